@@ -264,6 +264,22 @@ class AttentionPooling(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
+class MaskedMaxPooling(keras.layers.Layer):
+    """Per-feature maximum over the real positions of a sequence [B, L, D] -> [B, D].
+
+    Lets a classifier see the strongest local evidence anywhere in the passage, which an
+    attention average dilutes; padded positions never win.
+    """
+
+    def call(self, inputs: Any, sequence_mask: Any) -> Any:
+        mask = ops.expand_dims(ops.cast(sequence_mask, inputs.dtype), -1)
+        return ops.max(fill_padding(inputs, mask), axis=1)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return (input_shape[0], input_shape[-1])
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
 class BroadcastConcat(keras.layers.Layer):
     """Concatenates one vector per example [B, E] to every position of a sequence [B, L, D]."""
 

@@ -17,6 +17,7 @@ from model.layers import (
     BiDAFAttention,
     BroadcastConcat,
     GatedDilatedConv1D,
+    MaskedMaxPooling,
     MaskedTagSoftmax,
     PositionEmbedding,
     SequenceMask,
@@ -112,7 +113,11 @@ def build_model(config: ModelConfig) -> keras.Model:
     passage_vector = AttentionPooling(config.hidden_dim, name="passage_pooling")(
         modeled, sequence_mask=passage_mask
     )
-    summary = keras.layers.Concatenate(name="type_features")([passage_vector, question_vector])
+    passage_peak = MaskedMaxPooling(name="passage_max_pooling")(modeled, sequence_mask=passage_mask)
+    summary = keras.layers.Concatenate(name="type_features")(
+        [passage_vector, passage_peak, question_vector]
+    )
+    summary = keras.layers.Dense(config.hidden_dim, activation="relu", name="type_hidden")(summary)
     answer_type_probs = keras.layers.Dense(
         NUM_ANSWER_TYPES, activation="softmax", dtype="float32", name="answer_type_probs"
     )(summary)

@@ -15,6 +15,7 @@ import os
 import platform
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +25,11 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from contract.config import ContractConfig
-from contract.decode import scoring_answer
 from contract.encode import Encoder, SpanAlignmentError
 from contract.examples import AnswerType, QAExample
 from contract.words import WordSegmenter, default_segmenter
 from model.config import ModelConfig
 from model.dataset import Batcher, build_vocabularies, encode_examples, training_rows
-from model.evaluate import evaluate
 from model.network import build_model, set_word_vectors
 from model.plots import plot_curves
 from model.predict import KerasPredictor
@@ -47,6 +46,7 @@ from model.run_dir import (
     load_vocabularies,
     write_json,
 )
+from model.threshold import MIN_SCORE_GRID, score_dev
 from model.trainer import StepSettings, Trainer
 from model.vectors import embedding_matrix, load_vectors, train_word2vec
 
@@ -67,9 +67,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--patience", type=int, default=3, help="epochs without dev F1 gain")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument(
+        "--lr-schedule",
+        choices=("constant", "cosine"),
+        default="constant",
+        help="cosine: decay to 5%% of the rate over --epochs",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-train-examples", type=int, default=None)
     p.add_argument("--max-dev-examples", type=int, default=None)
+    p.add_argument(
+        "--min-score",
+        type=float,
+        default=None,
+        help="decoder span threshold; default: the best of 0.3-0.95 on dev, saved with the run",
+    )
     g = p.add_argument_group("text and windows")
     g.add_argument("--window-len", type=int, default=512)
     g.add_argument("--window-stride", type=int, default=384)
@@ -125,13 +137,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(
         f"best dev EM {summary['best']['em']:.2f} F1 {summary['best']['f1']:.2f} "
-        f"(epoch {summary['best']['epoch']}), run in {args.out}"
+        f"(epoch {summary['best']['epoch']}, min_score {summary['best']['min_score']:.2f}), "
+        f"run in {args.out}"
     )
     return 0
 
 
 def train(args: argparse.Namespace) -> dict[str, Any]:
     started = time.time()
+    if args.min_score is not None and not 0.0 <= args.min_score <= 1.0:
+        raise TrainingError(f"--min-score must be from 0 to 1, got {args.min_score}")
     train_examples = load_training_data(args.train, args.max_train_examples)
     dev_examples = read_examples(args.dev, strict=False)[: args.max_dev_examples]
     if not dev_examples:
@@ -204,6 +219,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         focal_gamma=args.focal_gamma,
         word_dropout=args.word_dropout,
         ema_decay=args.ema,
+        decay_steps=(
+            args.epochs * -(-len(rows) // args.batch_size) if args.lr_schedule == "cosine" else 0
+        ),
     )
     trainer = Trainer(model, settings, args.seed)
     state: dict[str, Any] = {"epoch": 0, "history": [], "best": None, "stale": 0, "seconds": 0.0}
@@ -212,7 +230,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
     batcher = Batcher(contract, char_vocab, word_vocab, args.batch_size)
     predictor = KerasPredictor(model, contract, char_vocab, word_vocab, args.batch_size)
-    multi_answer = any(len(ref) > 1 for e in dev_examples for ref in e.references)
+    min_scores = MIN_SCORE_GRID if args.min_score is None else (args.min_score,)
 
     while state["epoch"] < args.epochs and state["stale"] < args.patience:
         epoch = state["epoch"] + 1
@@ -232,12 +250,14 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         train_seconds = time.time() - epoch_started
 
         trainer.swap_ema()
-        predictions = predictor.predict(dev_encoded)
-        answers = {
-            e.id: scoring_answer(p, multi_answer)
-            for e, p in zip(dev_examples, predictions, strict=True)
-        }
-        scores = evaluate(dev_examples, answers, args.metric)
+        min_score, scores = score_dev(
+            dev_examples,
+            dev_encoded,
+            predictor.outputs(dev_encoded),
+            top_k=contract.top_k,
+            metric=args.metric,
+            min_scores=min_scores,
+        )
         improved = state["best"] is None or scores["f1"] > state["best"]["f1"]
         if improved:
             model.save_weights(out / BEST_WEIGHTS)
@@ -250,6 +270,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             "type_loss": float(np.mean([x["type_loss"] for x in losses])),
             "dev_em": scores["em"],
             "dev_f1": scores["f1"],
+            "min_score": min_score,
             "train_seconds": train_seconds,
             "rows_per_second": len(rows) / train_seconds,
         }
@@ -257,16 +278,22 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         state["epoch"] = epoch
         state["seconds"] += time.time() - epoch_started
         if improved:
-            state["best"] = {"epoch": epoch, "em": scores["em"], "f1": scores["f1"]}
+            state["best"] = {
+                "epoch": epoch,
+                "em": scores["em"],
+                "f1": scores["f1"],
+                "min_score": min_score,
+            }
             state["stale"] = 0
         else:
             state["stale"] += 1
         log.info(
-            "epoch %d: loss %.4f, dev EM %.2f F1 %.2f%s (%.0f rows/s)",
+            "epoch %d: loss %.4f, dev EM %.2f F1 %.2f at min_score %.2f%s (%.0f rows/s)",
             epoch,
             record["loss"],
             scores["em"],
             scores["f1"],
+            min_score,
             " (best so far)" if improved else "",
             record["rows_per_second"],
         )
@@ -274,6 +301,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         write_json(out / HISTORY, state["history"])
         plot_curves(state["history"], out / CURVES)
 
+    if state["best"] is not None:
+        contract = replace(contract, min_score=state["best"]["min_score"])
+        RunConfig(run_config.model, contract, run_config.training).save(out)
     if state["stale"] >= args.patience:
         log.info("stopped early: dev F1 did not improve for %d epochs", args.patience)
     summary = {

@@ -24,6 +24,9 @@ class StepSettings:
     word_dropout: float = 0.0
     ema_decay: float = 0.0
     clip_norm: float = 5.0
+    decay_steps: int = 0
+    """With ``decay_steps > 0`` the learning rate follows a cosine from ``learning_rate`` down
+    to 5% of it over that many updates (then stays there); 0 keeps it constant."""
 
 
 class Trainer:
@@ -32,7 +35,10 @@ class Trainer:
     def __init__(self, model: keras.Model, settings: StepSettings, seed: int) -> None:
         self.model = model
         self.settings = settings
-        self.optimizer = keras.optimizers.Adam(settings.learning_rate, clipnorm=settings.clip_norm)
+        rate = settings.learning_rate
+        if settings.decay_steps > 0:
+            rate = keras.optimizers.schedules.CosineDecay(rate, settings.decay_steps, alpha=0.05)
+        self.optimizer = keras.optimizers.Adam(rate, clipnorm=settings.clip_norm)
         self.optimizer.build(model.trainable_variables)
         self.ema = [tf.Variable(v, trainable=False) for v in model.trainable_variables]
         self.updates = tf.Variable(0, dtype=tf.int64, trainable=False)

@@ -32,7 +32,7 @@ TRAIN_OPTIONS = [
     "--focal-gamma", "2", "--bio-weight", "20", "--ema", "0.99",
     "--char-dim", "64", "--hidden-dim", "64", "--word-dim", "32",
     "--window-len", "256", "--window-stride", "192",
-    "--passage-dilations", "1,2,4,1", "--modeling-dilations", "1,2,1",
+    "--passage-dilations", "1,3,9,1", "--modeling-dilations", "1,3,9",
 ]  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from model.layers import (
     BiDAFAttention,
     BroadcastConcat,
     GatedDilatedConv1D,
+    MaskedMaxPooling,
     MaskedTagSoftmax,
     PositionEmbedding,
     SequenceMask,
@@ -185,6 +186,12 @@ def test_attention_pooling_matches_hand_computation() -> None:
         np.testing.assert_allclose(out[row], weights @ x[row, :length], atol=1e-5)
 
 
+def test_masked_max_pooling_takes_the_maximum_of_real_positions_only() -> None:
+    x = np.array([[[1.0, -5.0], [3.0, -4.0], [9.0, 9.0]]], "float32")
+    out = np.asarray(MaskedMaxPooling()(x, sequence_mask=_lengths_mask([2], 3)))
+    np.testing.assert_array_equal(out, [[3.0, -4.0]])
+
+
 def test_broadcast_concat_repeats_vector_at_every_position() -> None:
     sequence, vector = _random(2, 3, 4), _random(2, 2)
     out = np.asarray(BroadcastConcat()(sequence, vector))
@@ -215,13 +222,14 @@ def _layer_cases() -> list[tuple[keras.layers.Layer, Any]]:
             lambda layer: layer(seq, query, context_mask=seq_mask, query_mask=query_mask),
         ),
         (AttentionPooling(3), lambda layer: layer(seq, sequence_mask=seq_mask)),
+        (MaskedMaxPooling(), lambda layer: layer(seq, sequence_mask=seq_mask)),
         (BroadcastConcat(), lambda layer: layer(seq, query[:, 0])),
         (MaskedTagSoftmax(), lambda layer: layer(seq, sequence_mask=seq_mask)),
         (SequenceMask(), lambda layer: layer(np.array([[3, 2, 0]], "int32"))),
     ]
 
 
-@pytest.mark.parametrize("case", range(7))
+@pytest.mark.parametrize("case", range(8))
 def test_config_round_trip_gives_identical_outputs(case: int) -> None:
     layer, call = _layer_cases()[case]
     expected = np.asarray(call(layer))
@@ -239,6 +247,7 @@ def test_sequence_layers_ignore_appended_padding() -> None:
     query, query_mask = _random(2, 4, 4), _lengths_mask([4, 2], 4)
     conv = GatedDilatedConv1D(4, dilation_rate=4)
     pooling = AttentionPooling(4)
+    peak = MaskedMaxPooling()
     bidaf = BiDAFAttention()
     tags = MaskedTagSoftmax()
 
@@ -247,6 +256,7 @@ def test_sequence_layers_ignore_appended_padding() -> None:
         return [
             np.asarray(encoded),
             np.asarray(pooling(encoded, sequence_mask=mask)),
+            np.asarray(peak(encoded, sequence_mask=mask)),
             np.asarray(bidaf(encoded, query, context_mask=mask, query_mask=query_mask)),
             np.asarray(tags(encoded[..., :3], sequence_mask=mask)),
         ]

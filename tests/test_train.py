@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from model.readers import write_jsonl
-from model.run_dir import BEST_WEIGHTS, CHARS, CONFIG, CURVES, HISTORY, SUMMARY, WORDS
+from model.run_dir import BEST_WEIGHTS, CHARS, CONFIG, CURVES, HISTORY, SUMMARY, WORDS, RunConfig
 from model.sample_data import generate_examples
+from model.threshold import MIN_SCORE_GRID
 from model.train import main
 
 TINY = [
@@ -46,6 +47,10 @@ def test_training_writes_the_run_and_resumes(data, tmp_path) -> None:
     assert (out / CURVES).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     first = json.loads((out / HISTORY).read_text())
+    # the span threshold was chosen on dev and travels with the run's contract
+    assert first[0]["min_score"] in MIN_SCORE_GRID
+    assert summary["best"]["min_score"] == first[0]["min_score"]
+    assert RunConfig.load(out).contract.min_score == first[0]["min_score"]
     assert run(data, out, "--epochs", "2") == 0
     history = json.loads((out / HISTORY).read_text())
     assert [h["epoch"] for h in history] == [1, 2]
@@ -58,6 +63,18 @@ def test_same_seed_same_run(data, tmp_path) -> None:
     a = json.loads((tmp_path / "a" / HISTORY).read_text())[0]
     b = json.loads((tmp_path / "b" / HISTORY).read_text())[0]
     assert a["loss"] == b["loss"] and a["dev_f1"] == b["dev_f1"]
+
+
+def test_a_fixed_min_score_is_used_and_saved(data, tmp_path) -> None:
+    out = tmp_path / "run"
+    assert run(data, out, "--epochs", "1", "--min-score", "0.85", "--lr-schedule", "cosine") == 0
+    assert json.loads((out / HISTORY).read_text())[0]["min_score"] == 0.85
+    assert RunConfig.load(out).contract.min_score == 0.85
+
+
+def test_min_score_out_of_range_is_refused(data, tmp_path, capsys) -> None:
+    assert run(data, tmp_path / "run", "--min-score", "1.5") == 2
+    assert capsys.readouterr().err == "error: --min-score must be from 0 to 1, got 1.5\n"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,51 @@
+"""Dev scoring with the decoder's ``min_score`` chosen on the dev set.
+
+``min_score`` is the one decoding setting that depends on how the trained model is
+calibrated: below it, fragments are dropped, and a span question whose best span is below it
+is answered as unanswerable. Like the null-answer threshold of SQuAD 2.0 systems, it is
+chosen where dev F1 is highest, and the run's contract carries that value into the export.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from contract.decode import decode_rows, scoring_answer
+from contract.encode import EncodedExample
+from contract.examples import QAExample
+from model.evaluate import evaluate
+
+MIN_SCORE_GRID = tuple(round(0.3 + 0.05 * step, 2) for step in range(14))
+"""Thresholds tried when tuning: 0.3, 0.35, ..., 0.95."""
+
+
+def score_dev(
+    examples: Sequence[QAExample],
+    encoded: Sequence[EncodedExample],
+    outputs: tuple[Sequence[np.ndarray], Sequence[np.ndarray]],
+    *,
+    top_k: int,
+    metric: str,
+    min_scores: Sequence[float],
+) -> tuple[float, dict[str, Any]]:
+    """The ``min_score`` among ``min_scores`` with the highest dev F1 (the lowest on ties),
+    and the scores it gets. ``outputs`` are the BIO and answer-type rows of ``encoded``."""
+    if not min_scores:
+        raise ValueError("no min_score to try")
+    multi_answer = any(len(reference) > 1 for e in examples for reference in e.references)
+    bio, types = outputs
+    best: tuple[float, dict[str, Any]] | None = None
+    for min_score in min_scores:
+        predictions = decode_rows(encoded, bio, types, top_k=top_k, min_score=min_score)
+        answers = {
+            example.id: scoring_answer(prediction, multi_answer)
+            for example, prediction in zip(examples, predictions, strict=True)
+        }
+        scores = evaluate(examples, answers, metric)
+        if best is None or scores["f1"] > best[1]["f1"]:
+            best = (min_score, scores)
+    assert best is not None
+    return best
