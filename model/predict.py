@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -13,6 +14,8 @@ from contract.encode import EncodedExample
 from contract.tensors import ANSWER_TYPE_PROBS, BIO_PROBS, batch_inputs, window_rows
 from contract.vocab import Vocabulary
 from model.dataset import id_inputs
+from model.network import build_model
+from model.run_dir import BEST_WEIGHTS, RunConfig, load_vocabularies
 
 
 class KerasPredictor:
@@ -33,6 +36,15 @@ class KerasPredictor:
         self._forward = tf.function(
             lambda inputs: model(inputs, training=False), reduce_retracing=True
         )
+
+    @classmethod
+    def from_run(cls, run_dir: Path, batch_size: int = 32) -> KerasPredictor:
+        """The best checkpoint of a training run, with the run's vocabularies and contract."""
+        config = RunConfig.load(run_dir)
+        char_vocab, word_vocab = load_vocabularies(run_dir)
+        model = build_model(config.model)
+        model.load_weights(run_dir / BEST_WEIGHTS)
+        return cls(model, config.contract, char_vocab, word_vocab, batch_size)
 
     def outputs(
         self, encoded: Sequence[EncodedExample]

@@ -18,10 +18,8 @@ from contract.examples import AnswerType, QAExample
 from contract.words import default_segmenter
 from model.dataset import encode_examples
 from model.evaluate import answer_text, cmrc_em, reference_texts
-from model.network import build_model
 from model.predict import KerasPredictor
 from model.readers import write_jsonl
-from model.run_dir import BEST_WEIGHTS, RunConfig, load_vocabularies
 from model.sample_data import generate_examples
 from model.train import main
 from scripts.demo import TRAIN_OPTIONS
@@ -34,12 +32,9 @@ def kind(example: QAExample) -> str:
 
 
 def exact_match_by_kind(run: Path, dev: list[QAExample]) -> dict[str, float]:
-    config = RunConfig.load(run)
-    chars, words = load_vocabularies(run)
-    model = build_model(config.model)
-    model.load_weights(run / BEST_WEIGHTS)
-    encoded = encode_examples(dev, Encoder(config.contract, default_segmenter()))
-    predictions = KerasPredictor(model, config.contract, chars, words).predict(encoded)
+    predictor = KerasPredictor.from_run(run)
+    encoded = encode_examples(dev, Encoder(predictor.contract, default_segmenter()))
+    predictions = predictor.predict(encoded)
     scores: dict[str, list[float]] = defaultdict(list)
     for example, prediction in zip(dev, predictions, strict=True):
         answer = answer_text(scoring_answer(prediction, multi_answer=True))

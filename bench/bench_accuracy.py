@@ -1,0 +1,100 @@
+"""Accuracy of trained runs on the shared real dev sets, each with its community metric.
+
+Run: .venv/bin/python -m bench.bench_accuracy --run RUN [--run RUN ...]
+
+Every run is scored on every dev set (CJRC with the CJRC metric, the wiki set with the CMRC
+metric), at the span threshold the run chose on its own dev set, so a model trained on one
+domain is also measured on the other. Prints a Markdown table. Without ../shared/data it says
+so and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from contract.encode import Encoder
+from contract.words import WordSegmenter, default_segmenter
+from model.dataset import encode_examples
+from model.predict import KerasPredictor
+from model.readers import read_examples
+from model.run_dir import RunConfig
+from model.threshold import score_dev
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DEV_SETS = {"cjrc": ("cjrc/dev.json", "cjrc"), "wiki": ("wiki/dev.json", "cmrc")}
+"""Dev set name -> (file under the data folder, metric)."""
+
+
+def run_accuracy(run: Path, dev_file: Path, metric: str) -> dict[str, Any]:
+    """EM/F1 of ``run``'s best checkpoint on ``dev_file`` at the run's own ``min_score``."""
+    started = time.perf_counter()
+    predictor = KerasPredictor.from_run(run)
+    user_dict = RunConfig.load(run).training.get("user_dict")
+    segmenter = WordSegmenter.from_file(user_dict) if user_dict else default_segmenter()
+    examples = read_examples(dev_file, strict=False)
+    encoded = encode_examples(examples, Encoder(predictor.contract, segmenter))
+    min_score, scores = score_dev(
+        examples,
+        encoded,
+        predictor.outputs(encoded),
+        top_k=predictor.contract.top_k,
+        metric=metric,
+        min_scores=(predictor.contract.min_score,),
+    )
+    return {
+        "em": scores["em"],
+        "f1": scores["f1"],
+        "questions": scores["total"],
+        "min_score": min_score,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def markdown_table(results: dict[str, dict[str, dict[str, Any]]]) -> str:
+    """One row per run, EM / F1 per dev set."""
+    names = list(next(iter(results.values())))
+    lines = [
+        "| run | "
+        + " | ".join(f"{name} dev EM / F1 ({DEV_SETS[name][1]})" for name in names)
+        + " |",
+        "| --- |" + " --- |" * len(names),
+    ]
+    for run, by_dev in results.items():
+        cells = [f"{by_dev[name]['em']:.2f} / {by_dev[name]['f1']:.2f}" for name in names]
+        lines.append(f"| {run} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_accuracy")
+    parser.add_argument("--run", type=Path, action="append", required=True)
+    parser.add_argument("--data", type=Path, default=SHARED_DATA)
+    parser.add_argument("--dev", choices=sorted(DEV_SETS), action="append")
+    args = parser.parse_args(argv)
+    if not args.data.is_dir():
+        print(f"skipped: no shared data at {args.data}")
+        return 0
+    results: dict[str, dict[str, dict[str, Any]]] = {}
+    for run in args.run:
+        results[str(run)] = {}
+        for name in args.dev or sorted(DEV_SETS):
+            file, metric = DEV_SETS[name]
+            result = run_accuracy(run, args.data / file, metric)
+            results[str(run)][name] = result
+            print(
+                f"{run} on {name}: EM {result['em']:.2f} F1 {result['f1']:.2f} "
+                f"({result['questions']} questions, min_score {result['min_score']:.2f}, "
+                f"{result['seconds']:.0f} s)",
+                file=sys.stderr,
+            )
+    print(markdown_table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
