@@ -106,6 +106,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     g.add_argument("--ema", type=float, default=0.99, help="EMA decay for eval; 0 = off")
     g.add_argument("--focal-gamma", type=float, default=0.0)
     g.add_argument("--bio-weight", type=float, default=1.0, help="BIO loss weight vs type loss")
+    g.add_argument(
+        "--span-weight", type=float, default=1.0, help="weight of B/I positions in the BIO loss"
+    )
     g.add_argument("--word-dropout", type=float, default=0.0)
     g.add_argument("--label-all-occurrences", action="store_true")
     return p.parse_args(argv)
@@ -217,6 +220,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         learning_rate=args.learning_rate,
         bio_weight=args.bio_weight,
         focal_gamma=args.focal_gamma,
+        span_weight=args.span_weight,
         word_dropout=args.word_dropout,
         ema_decay=args.ema,
         decay_steps=(

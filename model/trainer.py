@@ -21,6 +21,7 @@ class StepSettings:
     learning_rate: float = 1e-3
     bio_weight: float = 1.0
     focal_gamma: float = 0.0
+    span_weight: float = 1.0
     word_dropout: float = 0.0
     ema_decay: float = 0.0
     clip_norm: float = 5.0
@@ -58,7 +59,13 @@ class Trainer:
         mask = tf.cast(inputs["passage_char_ids"] != PAD_ID, tf.float32)
         with tf.GradientTape() as tape:
             out = self.model(inputs, training=True)
-            tag_loss = bio_loss(tags, out["bio_probs"], mask, self.settings.focal_gamma)
+            tag_loss = bio_loss(
+                tags,
+                out["bio_probs"],
+                mask,
+                self.settings.focal_gamma,
+                self.settings.span_weight,
+            )
             type_loss = answer_type_loss(types, out["answer_type_probs"])
             loss = self.settings.bio_weight * tag_loss + type_loss
         variables = self.model.trainable_variables

@@ -187,6 +187,12 @@ def test_bio_loss_matches_hand_computation() -> None:
     assert float(bio_loss(labels, probs, mask, focal_gamma=0.0)) == pytest.approx(plain, rel=1e-6)
     focal = -(0.2**2 * math.log(0.8) + 0.5**2 * math.log(0.5) + 0.4**2 * math.log(0.6)) / 3
     assert float(bio_loss(labels, probs, mask, focal_gamma=2.0)) == pytest.approx(focal, rel=1e-5)
+    # B and I positions counted span_weight times, still divided by the real positions
+    weighted = -(math.log(0.8) + 4 * math.log(0.5) + 4 * math.log(0.6)) / 3
+    weighted_loss = float(bio_loss(labels, probs, mask, span_weight=4.0))
+    assert weighted_loss == pytest.approx(weighted, rel=1e-6)
+    with pytest.raises(ValueError, match="span_weight must be > 0, got 0"):
+        bio_loss(labels, probs, mask, span_weight=0)
 
     # The masked position is ignored whatever its label and probabilities.
     changed_labels, changed_probs = labels.copy(), probs.copy()
