@@ -80,7 +80,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--min-score",
         type=float,
         default=None,
-        help="decoder span threshold; default: the best of 0.3-0.95 on dev, saved with the run",
+        help="decoder span threshold; default: the best of 0.05-0.95 on dev, saved with the run",
     )
     g = p.add_argument_group("text and windows")
     g.add_argument("--window-len", type=int, default=512)
