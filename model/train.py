@@ -264,7 +264,11 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         )
         improved = state["best"] is None or scores["f1"] > state["best"]["f1"]
         if improved:
+            # the checkpoint and the threshold it was scored at are saved together, so a run
+            # stopped at any point exports what its best epoch measured
             model.save_weights(out / BEST_WEIGHTS)
+            best_contract = replace(run_config.contract, min_score=min_score)
+            RunConfig(run_config.model, best_contract, run_config.training).save(out)
         trainer.swap_ema()
 
         record = {
@@ -305,9 +309,6 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         write_json(out / HISTORY, state["history"])
         plot_curves(state["history"], out / CURVES)
 
-    if state["best"] is not None:
-        contract = replace(contract, min_score=state["best"]["min_score"])
-        RunConfig(run_config.model, contract, run_config.training).save(out)
     if state["stale"] >= args.patience:
         log.info("stopped early: dev F1 did not improve for %d epochs", args.patience)
     summary = {
