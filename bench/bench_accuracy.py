@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from contract.encode import Encoder
-from contract.words import WordSegmenter, default_segmenter
+from contract.words import WordSegmenter
 from model.dataset import encode_examples
 from model.predict import KerasPredictor
 from model.readers import read_examples
@@ -35,7 +35,7 @@ def run_accuracy(run: Path, dev_file: Path, metric: str) -> dict[str, Any]:
     started = time.perf_counter()
     predictor = KerasPredictor.from_run(run)
     user_dict = RunConfig.load(run).training.get("user_dict")
-    segmenter = WordSegmenter.from_file(user_dict) if user_dict else default_segmenter()
+    segmenter = WordSegmenter.from_file(user_dict)
     examples = read_examples(dev_file, strict=False)
     encoded = encode_examples(examples, Encoder(predictor.contract, segmenter))
     min_score, scores = score_dev(

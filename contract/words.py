@@ -27,8 +27,9 @@ class WordSegmenter:
             self._tokenizer.load_userdict(io.StringIO(user_dict))
 
     @classmethod
-    def from_file(cls, path: str | Path) -> WordSegmenter:
-        return cls(Path(path).read_text(encoding="utf-8"))
+    def from_file(cls, path: str | Path | None) -> WordSegmenter:
+        """The segmenter with the user dictionary at ``path``; the default one without."""
+        return cls(Path(path).read_text(encoding="utf-8")) if path else default_segmenter()
 
     def words(self, text: str) -> list[str]:
         return self._tokenizer.lcut(text)

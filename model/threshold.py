@@ -38,15 +38,13 @@ def score_dev(
         raise ValueError("no min_score to try")
     multi_answer = any(len(reference) > 1 for e in examples for reference in e.references)
     bio, types = outputs
-    best: tuple[float, dict[str, Any]] | None = None
-    for min_score in min_scores:
+
+    def scored_at(min_score: float) -> tuple[float, dict[str, Any]]:
         predictions = decode_rows(encoded, bio, types, top_k=top_k, min_score=min_score)
         answers = {
             example.id: scoring_answer(prediction, multi_answer)
             for example, prediction in zip(examples, predictions, strict=True)
         }
-        scores = evaluate(examples, answers, metric)
-        if best is None or scores["f1"] > best[1]["f1"]:
-            best = (min_score, scores)
-    assert best is not None
-    return best
+        return min_score, evaluate(examples, answers, metric)
+
+    return max(map(scored_at, min_scores), key=lambda scored: (scored[1]["f1"], -scored[0]))

@@ -27,7 +27,7 @@ from tqdm import tqdm
 from contract.config import ContractConfig
 from contract.encode import Encoder, SpanAlignmentError
 from contract.examples import AnswerType, QAExample
-from contract.words import WordSegmenter, default_segmenter
+from contract.words import WordSegmenter
 from model.config import ModelConfig
 from model.dataset import Batcher, build_vocabularies, encode_examples, training_rows
 from model.network import build_model, set_word_vectors
@@ -173,7 +173,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             window_stride=args.window_stride,
             max_question_len=args.max_question_len,
         )
-    segmenter = WordSegmenter.from_file(args.user_dict) if args.user_dict else default_segmenter()
+    segmenter = WordSegmenter.from_file(args.user_dict)
     encoder = Encoder(contract, segmenter)
     train_encoded = encode_examples(train_examples, encoder, "encoding train")
     dev_encoded = encode_examples(dev_examples, encoder, "encoding dev")
@@ -216,6 +216,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     if not resuming:
         matrix, _ = embedding_matrix(word_vocab, vectors, args.seed)
         set_word_vectors(model, matrix)
+    batches_per_epoch = -(-len(rows) // args.batch_size)
     settings = StepSettings(
         learning_rate=args.learning_rate,
         bio_weight=args.bio_weight,
@@ -223,9 +224,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         span_weight=args.span_weight,
         word_dropout=args.word_dropout,
         ema_decay=args.ema,
-        decay_steps=(
-            args.epochs * -(-len(rows) // args.batch_size) if args.lr_schedule == "cosine" else 0
-        ),
+        decay_steps=args.epochs * batches_per_epoch if args.lr_schedule == "cosine" else 0,
     )
     trainer = Trainer(model, settings, args.seed)
     state: dict[str, Any] = {"epoch": 0, "history": [], "best": None, "stale": 0, "seconds": 0.0}
@@ -243,7 +242,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         losses = []
         progress = tqdm(
             batcher.batches(rows, rng),
-            total=-(-len(rows) // args.batch_size),
+            total=batches_per_epoch,
             desc=f"epoch {epoch}/{args.epochs}",
             unit="batch",
             disable=None,
