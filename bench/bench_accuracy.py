@@ -1,10 +1,12 @@
 """Accuracy of trained runs on the shared real dev sets, each with its community metric.
 
-Run: .venv/bin/python -m bench.bench_accuracy --run RUN [--run RUN ...]
+Run: .venv/bin/python -m bench.bench_accuracy --run RUN [--run RUN ...] [--tune-min-score]
 
 Every run is scored on every dev set (CJRC with the CJRC metric, the wiki set with the CMRC
 metric), at the span threshold the run chose on its own dev set, so a model trained on one
-domain is also measured on the other. Prints a Markdown table. Without ../shared/data it says
+domain is also measured on the other. ``--tune-min-score`` instead chooses the threshold on
+each dev set from the training grid, as training does (optimistic, but it re-scores old runs
+fairly after a change to the decoder). Prints a Markdown table. Without ../shared/data it says
 so and exits 0.
 """
 
@@ -23,15 +25,18 @@ from model.dataset import encode_examples
 from model.predict import KerasPredictor
 from model.readers import read_examples
 from model.run_dir import RunConfig
-from model.threshold import score_dev
+from model.threshold import MIN_SCORE_GRID, score_dev
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEV_SETS = {"cjrc": ("cjrc/dev.json", "cjrc"), "wiki": ("wiki/dev.json", "cmrc")}
 """Dev set name -> (file under the data folder, metric)."""
 
 
-def run_accuracy(run: Path, dev_file: Path, metric: str) -> dict[str, Any]:
-    """EM/F1 of ``run``'s best checkpoint on ``dev_file`` at the run's own ``min_score``."""
+def run_accuracy(
+    run: Path, dev_file: Path, metric: str, *, tune_min_score: bool = False
+) -> dict[str, Any]:
+    """EM/F1 of ``run``'s best checkpoint on ``dev_file`` at the run's own ``min_score``, or
+    at the best of the training grid with ``tune_min_score``."""
     started = time.perf_counter()
     predictor = KerasPredictor.from_run(run)
     user_dict = RunConfig.load(run).training.get("user_dict")
@@ -44,7 +49,7 @@ def run_accuracy(run: Path, dev_file: Path, metric: str) -> dict[str, Any]:
         predictor.outputs(encoded),
         top_k=predictor.contract.top_k,
         metric=metric,
-        min_scores=(predictor.contract.min_score,),
+        min_scores=MIN_SCORE_GRID if tune_min_score else (predictor.contract.min_score,),
     )
     return {
         "em": scores["em"],
@@ -75,6 +80,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--run", type=Path, action="append", required=True)
     parser.add_argument("--data", type=Path, default=SHARED_DATA)
     parser.add_argument("--dev", choices=sorted(DEV_SETS), action="append")
+    parser.add_argument(
+        "--tune-min-score",
+        action="store_true",
+        help="choose min_score on each dev set (as training does) instead of the run's own",
+    )
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         print(f"skipped: no shared data at {args.data}")
@@ -84,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results[str(run)] = {}
         for name in args.dev or sorted(DEV_SETS):
             file, metric = DEV_SETS[name]
-            result = run_accuracy(run, args.data / file, metric)
+            result = run_accuracy(run, args.data / file, metric, tune_min_score=args.tune_min_score)
             results[str(run)][name] = result
             print(
                 f"{run} on {name}: EM {result['em']:.2f} F1 {result['f1']:.2f} "

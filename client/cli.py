@@ -135,7 +135,9 @@ def _answer_options(parser: argparse.ArgumentParser) -> None:
         "--top-k", type=_positive_int, help="most answers per question (default: the model's)"
     )
     parser.add_argument(
-        "--min-score", type=_score, help="drop answers scoring below this (default: the model's)"
+        "--min-score",
+        type=_score,
+        help="drop answers below this, except a span question's best (default: the model's)",
     )
 
 

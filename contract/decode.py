@@ -11,8 +11,10 @@ answer seen from another window, or a rival reading) is dropped. Then ``min_scor
 
 Answer type: per-window type probabilities are combined as span = max over windows (one
 window holding the answer is enough), yes/no = mean, none = min (every window must agree),
-renormalised; the most probable type wins. A yes/no/none question returns no spans, and a
-span question whose spans all fall below ``min_score`` is reported as none.
+renormalised; the most probable type wins. A yes/no/none question returns no spans. The type
+head decides whether a question is answerable, so a span question whose spans all fall below
+``min_score`` (or whose tags form no span at all) gets its most probable single span: the
+tagging B I...I with O everywhere else that is likelier, relative to all O, than any other.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from contract.encode import TAG_B, TAG_I, EncodedExample
+from contract.encode import TAG_B, TAG_I, TAG_O, EncodedExample
 from contract.examples import ANSWER_TYPES, AnswerType
 
 
@@ -69,6 +71,26 @@ def window_spans(bio_probs: np.ndarray) -> list[tuple[int, int, float]]:
     return spans
 
 
+def most_probable_span(bio_probs: np.ndarray) -> tuple[int, int, float, float]:
+    """The one span (first, last_exclusive) of a window's [n, 3] BIO probabilities whose
+    tagging (B, then I to its end, O elsewhere) has the highest likelihood ratio against all O;
+    returns it with that log ratio and its score (geometric mean of its B and I probabilities).
+
+    The ratio of span [s, e) is gain_b[s] + sum(gain_i[s+1:e]); for each end, the best start is
+    a running maximum, so the search is linear in the window length with no cap on span length.
+    """
+    logs = np.log(np.maximum(np.asarray(bio_probs, dtype=np.float64), 1e-30))
+    gain_b = logs[:, TAG_B] - logs[:, TAG_O]
+    gain_i = logs[:, TAG_I] - logs[:, TAG_O]
+    inside = np.concatenate([[0.0], np.cumsum(gain_i)])  # inside[k] = sum(gain_i[:k])
+    start_value = gain_b - inside[1:]
+    ratio_by_end = inside[1:] + np.maximum.accumulate(start_value)  # span ending before e + 1
+    last = int(ratio_by_end.argmax()) + 1
+    first = int(start_value[:last].argmax())
+    span_logs = np.concatenate([[logs[first, TAG_B]], logs[first + 1 : last, TAG_I]])
+    return first, last, float(ratio_by_end[last - 1]), float(np.exp(span_logs.mean()))
+
+
 _WINDOW_REDUCERS = {
     AnswerType.SPAN: np.max,
     AnswerType.YES: np.mean,
@@ -112,12 +134,29 @@ def decode(
     if answer_type is not AnswerType.SPAN:
         answers = []
     elif not answers:
-        answer_type = AnswerType.NONE
+        answers = _most_probable_answer(example, bio_probs)
+        if not answers:
+            answer_type = AnswerType.NONE
     return Prediction(
         answer_type,
         tuple(answers),
         {kind.value: float(p) for kind, p in zip(ANSWER_TYPES, combined, strict=True)},
     )
+
+
+def _most_probable_answer(example: EncodedExample, bio_probs: Sequence[np.ndarray]) -> list[Answer]:
+    """The most probable single span over all windows, at original offsets ([] for a passage
+    without characters)."""
+    per_window = []
+    for window, probs in zip(example.windows, bio_probs, strict=True):
+        if window.chars:
+            first, last, ratio, score = most_probable_span(np.asarray(probs)[: len(window.chars)])
+            per_window.append((ratio, window.first + first, window.first + last, score))
+    if not per_window:
+        return []
+    _, first, last, score = max(per_window, key=lambda found: found[0])
+    start, end = example.passage.original_span(first, last)
+    return [Answer(example.passage.original[start:end], start, end, score)]
 
 
 def _best_disjoint(candidates: list[Answer], top_k: int, min_score: float) -> list[Answer]:

@@ -1,9 +1,9 @@
 """Dev scoring with the decoder's ``min_score`` chosen on the dev set.
 
 ``min_score`` is the one decoding setting that depends on how the trained model is
-calibrated: below it, fragments are dropped, and a span question whose best span is below it
-is answered as unanswerable. Like the null-answer threshold of SQuAD 2.0 systems, it is
-chosen where dev F1 is highest, and the run's contract carries that value into the export.
+calibrated: below it, fragments and extra answers are dropped (a span question keeps its most
+probable span). Like the null-answer threshold of SQuAD 2.0 systems, it is chosen where dev F1
+is highest, and the run's contract carries that value into the export.
 """
 
 from __future__ import annotations

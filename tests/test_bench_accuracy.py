@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 
 from bench.bench_accuracy import main, run_accuracy
-from contract.decode import scoring_answer
+from contract.decode import decode_rows, scoring_answer
 from contract.encode import Encoder
 from model.dataset import encode_examples
 from model.evaluate import evaluate
 from model.predict import KerasPredictor
 from model.readers import write_jsonl
 from model.sample_data import generate_examples
+from model.threshold import MIN_SCORE_GRID
 from tests.run_fixtures import make_untrained_run
 
 
@@ -56,3 +57,27 @@ def test_table_has_a_row_per_run_and_a_column_per_dev_set(data, run, capsys) -> 
 def test_missing_shared_data_is_a_clean_skip(run, tmp_path, capsys) -> None:
     assert main(["--run", str(run), "--data", str(tmp_path / "absent")]) == 0
     assert capsys.readouterr().out == f"skipped: no shared data at {tmp_path / 'absent'}\n"
+
+
+def test_tuning_picks_the_grid_threshold_with_the_best_f1(data, run) -> None:
+    result = run_accuracy(run, data / "wiki" / "dev.json", "cmrc", tune_min_score=True)
+    predictor = KerasPredictor.from_run(run)
+    examples = generate_examples(12, 2, split="dev")
+    encoded = encode_examples(examples, Encoder(predictor.contract))
+    outputs = predictor.outputs(encoded)
+    multi = any(len(reference) > 1 for e in examples for reference in e.references)
+    f1_at = {}
+    for min_score in MIN_SCORE_GRID:
+        predictions = decode_rows(
+            encoded,
+            *outputs,
+            top_k=predictor.contract.top_k,
+            min_score=min_score,
+        )
+        answers = {
+            e.id: scoring_answer(p, multi) for e, p in zip(examples, predictions, strict=True)
+        }
+        f1_at[min_score] = evaluate(examples, answers, "cmrc")["f1"]
+    best = max(f1_at.values())
+    assert result["f1"] == best
+    assert result["min_score"] == min(m for m, f1 in f1_at.items() if f1 == best)

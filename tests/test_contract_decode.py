@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from contract.config import ContractConfig
-from contract.decode import combine_type_probs, decode, window_spans
+from contract.decode import combine_type_probs, decode, most_probable_span, window_spans
 from contract.encode import Encoder, answer_positions, window_tags
 from contract.examples import AnswerSpan, AnswerType
 
@@ -83,9 +83,36 @@ def test_non_span_types_return_no_answers(type_probs: list[float], expected) -> 
     assert prediction.type_probs[expected.value] == pytest.approx(0.8)
 
 
-def test_span_type_without_confident_spans_is_none() -> None:
-    example = Encoder().encode("谁？", "甲乙丙")
-    prediction = decode(example, [probs([1, 2, 0], 0.4)], [SPAN_TYPE], top_k=5, min_score=0.5)
+def test_span_type_without_confident_spans_gets_its_most_probable_span() -> None:
+    example = Encoder().encode("谁？", "甲乙丙丁")
+    bio = probs([0, 1, 2, 0], 0.4)
+    bio[0] = [0.5, 0.4, 0.1]  # a B nearly as likely as O, but it would lower the ratio
+    prediction = decode(example, [bio], [SPAN_TYPE], top_k=5, min_score=0.5)
+    assert prediction.answer_type is AnswerType.SPAN
+    (answer,) = prediction.answers
+    assert (answer.text, answer.start, answer.end) == ("乙丙", 1, 3)
+    assert answer.score == pytest.approx(0.4)
+
+
+def test_most_probable_span_maximises_the_likelihood_ratio_against_all_o() -> None:
+    bio = np.array(
+        [[0.8, 0.1, 0.1], [0.4, 0.35, 0.25], [0.3, 0.1, 0.6], [0.4, 0.1, 0.5], [0.9, 0.05, 0.05]]
+    )
+    first, last, ratio, score = most_probable_span(bio)
+
+    def log_ratio(s: int, e: int) -> float:
+        tags = [1] + [2] * (e - s - 1)
+        return sum(math.log(bio[s + k, t] / bio[s + k, 0]) for k, t in enumerate(tags))
+
+    spans = [(s, e) for s in range(5) for e in range(s + 1, 6)]
+    assert (first, last) == max(spans, key=lambda span: log_ratio(*span)) == (1, 4)
+    assert ratio == pytest.approx(log_ratio(1, 4))
+    assert score == pytest.approx((0.35 * 0.6 * 0.5) ** (1 / 3))
+
+
+def test_a_passage_without_characters_is_none() -> None:
+    example = Encoder().encode("谁？", "   ")
+    prediction = decode(example, [np.zeros((0, 3))], [SPAN_TYPE], top_k=5, min_score=0.5)
     assert prediction.answer_type is AnswerType.NONE
     assert prediction.answers == ()
 

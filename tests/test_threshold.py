@@ -11,6 +11,7 @@ from model.threshold import MIN_SCORE_GRID, score_dev
 
 PASSAGE = "被告人张三，男，汉族。证人李四作证。"
 SPAN_TYPE = np.array([0.97, 0.01, 0.01, 0.01])
+NONE_TYPE = np.array([0.01, 0.01, 0.01, 0.97])
 
 
 def bio_rows(length: int, spans: list[tuple[int, int, float]]) -> np.ndarray:
@@ -28,9 +29,15 @@ def span_question(qid: str, question: str, texts: list[str]) -> QAExample:
     return QAExample(qid, question, PASSAGE, answers, AnswerType.SPAN, (tuple(texts),))
 
 
-def dev_set(examples: list[QAExample], bio: list[np.ndarray], metric: str, grid=MIN_SCORE_GRID):
+def dev_set(
+    examples: list[QAExample],
+    bio: list[np.ndarray],
+    metric: str,
+    grid=MIN_SCORE_GRID,
+    answer_type: np.ndarray = SPAN_TYPE,
+):
     encoded = [Encoder().encode(e.question, e.passage) for e in examples]
-    outputs = (bio, [SPAN_TYPE] * len(examples))
+    outputs = (bio, [answer_type] * len(examples))
     return score_dev(examples, encoded, outputs, top_k=5, metric=metric, min_scores=grid)
 
 
@@ -59,12 +66,21 @@ def test_the_threshold_that_drops_the_weak_fragment_wins() -> None:
     assert (fixed, scores["em"]) == (0.5, 50.0)
 
 
-def test_an_unanswerable_question_is_won_by_a_threshold_above_its_best_span() -> None:
+def test_unanswerable_is_the_type_heads_call_not_the_thresholds() -> None:
+    # a span question always gets its most probable span, however weak; "none" must come from
+    # the answer-type head
     none = QAExample("q", "被告人住在哪里？", PASSAGE, (), AnswerType.NONE, (("",),))
     bio = [bio_rows(len(PASSAGE), [(NAME, NAME + 2, 0.72)])]
-    min_score, scores = dev_set([none], bio, "cjrc")
-    assert (min_score, scores["f1"]) == (0.75, 100.0)
-    assert dev_set([none], bio, "cjrc", grid=(0.5,))[1]["f1"] == 0.0
+    assert dev_set([none], bio, "cjrc")[1]["f1"] == 0.0
+    min_score, scores = dev_set([none], bio, "cjrc", answer_type=NONE_TYPE)
+    assert (min_score, scores["f1"]) == (0.05, 100.0)
+
+
+def test_a_weak_only_answer_is_kept_above_the_threshold() -> None:
+    single = span_question("q", "证人是谁？", ["李四"])
+    bio = [bio_rows(len(PASSAGE), [(WITNESS, WITNESS + 2, 0.4)])]
+    min_score, scores = dev_set([single], bio, "cmrc", grid=(0.9,))
+    assert (min_score, scores["em"]) == (0.9, 100.0)
 
 
 def test_no_threshold_to_try_is_an_error() -> None:

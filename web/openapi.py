@@ -44,7 +44,10 @@ def _schemas(limits: Limits) -> dict[str, Any]:
             "type": "number",
             "minimum": 0,
             "maximum": 1,
-            "description": "drop answers scoring below this (default: the model's, usually 0.5)",
+            "description": (
+                "drop answers scoring below this, except a span question's most probable one "
+                "(default: the model's, usually 0.5)"
+            ),
         },
     }
     question = text | {
