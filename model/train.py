@@ -1,6 +1,6 @@
 """Train the reading-comprehension model from the command line.
 
-    python -m model.train --train FILE [--train FILE ...] --dev FILE --out DIR [options]
+    python -m model.train --train FILE [--train FILE ...] --dev FILE [--dev FILE ...] --out DIR
 
 Any format the readers accept (SQuAD-style JSON, JSON Lines). Dev EM/F1 are computed every
 epoch with the project's own scorer; the best epoch's weights are kept, training stops early
@@ -15,6 +15,7 @@ import os
 import platform
 import sys
 import time
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,12 @@ class TrainingError(Exception):
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m model.train", description=__doc__.split("\n")[0])
     p.add_argument("--train", action="append", required=True, help="training file (repeatable)")
-    p.add_argument("--dev", required=True, help="dev file scored every epoch")
+    p.add_argument(
+        "--dev",
+        action="append",
+        required=True,
+        help="dev file scored every epoch (repeatable: the files are scored as one set)",
+    )
     p.add_argument("--out", required=True, type=Path, help="run directory (resumed if present)")
     p.add_argument("--metric", choices=("cmrc", "cjrc"), default="cmrc")
     p.add_argument("--epochs", type=int, default=20)
@@ -128,6 +134,23 @@ def load_training_data(paths: list[str], limit: int | None) -> list[QAExample]:
     return examples
 
 
+def load_dev_data(paths: list[str], limit: int | None) -> list[QAExample]:
+    """All questions of the dev files, as one set; ids must be unique across the files, since
+    predictions are matched to questions by id."""
+    examples = [example for path in paths for example in read_examples(path, strict=False)]
+    examples = examples[:limit] if limit else examples
+    if not examples:
+        raise TrainingError(f"no questions in dev file {', '.join(paths)}")
+    counts = Counter(example.id for example in examples)
+    repeated = [qid for qid, count in counts.items() if count > 1]
+    if repeated:
+        raise TrainingError(
+            f"{len(repeated)} question ids appear more than once in {', '.join(paths)} "
+            f"(e.g. {repeated[0]!r}); dev questions are scored by id, so ids must be unique"
+        )
+    return examples
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -151,9 +174,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     if args.min_score is not None and not 0.0 <= args.min_score <= 1.0:
         raise TrainingError(f"--min-score must be from 0 to 1, got {args.min_score}")
     train_examples = load_training_data(args.train, args.max_train_examples)
-    dev_examples = read_examples(args.dev, strict=False)[: args.max_dev_examples]
-    if not dev_examples:
-        raise TrainingError(f"no questions in dev file {args.dev}")
+    dev_examples = load_dev_data(args.dev, args.max_dev_examples)
     log.info("data: %d training and %d dev questions", len(train_examples), len(dev_examples))
 
     out: Path = args.out
@@ -312,7 +333,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         log.info("stopped early: dev F1 did not improve for %d epochs", args.patience)
     summary = {
         "train_files": args.train,
-        "dev_file": args.dev,
+        "dev_files": args.dev,
         "train_questions": len(train_examples),
         "train_windows": len(rows),
         "dev_questions": len(dev_examples),

@@ -95,3 +95,19 @@ def test_unusable_training_files_fail_clearly(
     assert code == 2
     assert err.startswith("error: ") and message in err, err
     assert "Traceback" not in err
+
+
+def test_several_dev_files_are_scored_as_one_set(data, tmp_path) -> None:
+    other = write_jsonl(generate_examples(10, 2, split="dev"), tmp_path / "other.jsonl")
+    out = tmp_path / "run"
+    assert run(data, out, "--epochs", "1", "--dev", str(other)) == 0
+    summary = json.loads((out / SUMMARY).read_text())
+    assert summary["dev_files"] == [str(data[1]), str(other)]
+    assert summary["dev_questions"] == 30
+
+
+def test_dev_files_sharing_question_ids_are_refused(data, tmp_path, capsys) -> None:
+    assert run(data, tmp_path / "run", "--dev", str(data[1])) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: 20 question ids appear more than once in "), err
+    assert err.endswith("dev questions are scored by id, so ids must be unique\n"), err
