@@ -4,7 +4,7 @@ Run: .venv/bin/python -m bench.bench_accuracy --run RUN [--run RUN ...] [--tune-
 
 Every run is scored on every dev set (CJRC with the CJRC metric, the wiki set with the CMRC
 metric), at the span threshold the run chose on its own dev set, so a model trained on one
-domain is also measured on the other. ``--tune-min-score`` instead chooses the threshold on
+domain is also measured on the other. ``--tune-min-score`` instead chooses the thresholds on
 each dev set from the training grid, as training does (optimistic, but it re-scores old runs
 fairly after a change to the decoder). Prints a Markdown table. Without ../shared/data it says
 so and exits 0.
@@ -25,7 +25,7 @@ from model.dataset import encode_examples
 from model.predict import KerasPredictor
 from model.readers import read_examples
 from model.run_dir import RunConfig
-from model.threshold import MIN_SCORE_GRID, score_dev
+from model.threshold import score_dev, threshold_grid
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEV_SETS = {"cjrc": ("cjrc/dev.json", "cjrc"), "wiki": ("wiki/dev.json", "cmrc")}
@@ -35,27 +35,28 @@ DEV_SETS = {"cjrc": ("cjrc/dev.json", "cjrc"), "wiki": ("wiki/dev.json", "cmrc")
 def run_accuracy(
     run: Path, dev_file: Path, metric: str, *, tune_min_score: bool = False
 ) -> dict[str, Any]:
-    """EM/F1 of ``run``'s best checkpoint on ``dev_file`` at the run's own ``min_score``, or
-    at the best of the training grid with ``tune_min_score``."""
+    """EM/F1 of ``run``'s best checkpoint on ``dev_file`` at the run's own thresholds, or at
+    the best of the training grid with ``tune_min_score``."""
     started = time.perf_counter()
     predictor = KerasPredictor.from_run(run)
     user_dict = RunConfig.load(run).training.get("user_dict")
     segmenter = WordSegmenter.from_file(user_dict)
     examples = read_examples(dev_file, strict=False)
     encoded = encode_examples(examples, Encoder(predictor.contract, segmenter))
-    min_score, scores = score_dev(
+    choice = score_dev(
         examples,
         encoded,
         predictor.outputs(encoded),
         top_k=predictor.contract.top_k,
         metric=metric,
-        min_scores=MIN_SCORE_GRID if tune_min_score else (predictor.contract.min_score,),
+        thresholds=threshold_grid() if tune_min_score else [predictor.contract.thresholds()],
     )
     return {
-        "em": scores["em"],
-        "f1": scores["f1"],
-        "questions": scores["total"],
-        "min_score": min_score,
+        "em": choice.scores["em"],
+        "f1": choice.scores["f1"],
+        "questions": choice.scores["total"],
+        "min_score": choice.min_score,
+        "fallback_min_score": choice.fallback_min_score,
         "seconds": time.perf_counter() - started,
     }
 
@@ -83,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--tune-min-score",
         action="store_true",
-        help="choose min_score on each dev set (as training does) instead of the run's own",
+        help="choose the thresholds on each dev set (as training does) instead of the run's",
     )
     args = parser.parse_args(argv)
     if not args.data.is_dir():
@@ -99,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 f"{run} on {name}: EM {result['em']:.2f} F1 {result['f1']:.2f} "
                 f"({result['questions']} questions, min_score {result['min_score']:.2f}, "
+                f"fallback_min_score {result['fallback_min_score']}, "
                 f"{result['seconds']:.0f} s)",
                 file=sys.stderr,
             )

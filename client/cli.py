@@ -137,7 +137,7 @@ def _answer_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--min-score",
         type=_score,
-        help="drop answers below this, except a span question's best (default: the model's)",
+        help="drop every answer scoring below this (default: the model's tuned thresholds)",
     )
 
 

@@ -209,12 +209,14 @@ class ServingClient:
         row = 0
         for query, example in zip(queries, encoded, strict=True):
             count = len(example.windows)
+            min_score, fallback_min_score = config.thresholds(query.min_score)
             prediction = decode(
                 example,
                 bio_rows[row : row + count],
                 type_rows[row : row + count],
                 top_k=config.top_k if query.top_k is None else query.top_k,
-                min_score=config.min_score if query.min_score is None else query.min_score,
+                min_score=min_score,
+                fallback_min_score=fallback_min_score,
             )
             extractions.append(Extraction.from_prediction(prediction, pinned.model))
             row += count

@@ -26,6 +26,9 @@ class ContractConfig:
     question_bucket: int = 16
     top_k: int = 5
     min_score: float = 0.5
+    fallback_min_score: float | None = None
+    """A span question with no span at ``min_score`` still gets its most probable span when
+    that scores at least this; None: such a question is unanswerable (no fallback)."""
     contract_version: int = CONTRACT_VERSION
 
     def __post_init__(self) -> None:
@@ -40,8 +43,17 @@ class ContractConfig:
             raise ValueError("passage_bucket and question_bucket must be positive")
         if self.top_k < 1 or not 0.0 <= self.min_score <= 1.0:
             raise ValueError("top_k must be >= 1 and min_score in [0, 1]")
+        if self.fallback_min_score is not None and not 0.0 <= self.fallback_min_score <= 1.0:
+            raise ValueError("fallback_min_score must be in [0, 1] or None")
 
-    def to_dict(self) -> dict[str, int | float]:
+    def thresholds(self, requested_min_score: float | None = None) -> tuple[float, float | None]:
+        """``(min_score, fallback_min_score)`` to decode with: the pair tuned with the model,
+        or a requested ``min_score`` as a strict cut (every answer must reach it)."""
+        if requested_min_score is not None:
+            return requested_min_score, None
+        return self.min_score, self.fallback_min_score
+
+    def to_dict(self) -> dict[str, int | float | None]:
         return asdict(self)
 
     @classmethod

@@ -11,10 +11,14 @@ answer seen from another window, or a rival reading) is dropped. Then ``min_scor
 
 Answer type: per-window type probabilities are combined as span = max over windows (one
 window holding the answer is enough), yes/no = mean, none = min (every window must agree),
-renormalised; the most probable type wins. A yes/no/none question returns no spans. The type
-head decides whether a question is answerable, so a span question whose spans all fall below
-``min_score`` (or whose tags form no span at all) gets its most probable single span: the
-tagging B I...I with O everywhere else that is likelier, relative to all O, than any other.
+renormalised; the most probable type wins. A yes/no/none question returns no spans.
+
+Fallback: a span question whose spans all fall below ``min_score`` (or whose tags form no span
+at all) gets its most probable single span - the tagging B I...I with O everywhere else that
+is likelier, relative to all O, than any other - if that span scores at least
+``fallback_min_score``; otherwise (or with ``fallback_min_score=None``) it is unanswerable. Two
+thresholds, both chosen on dev (model.threshold): how sure an extra answer must be, and how sure
+the only answer must be.
 """
 
 from __future__ import annotations
@@ -114,6 +118,7 @@ def decode(
     *,
     top_k: int,
     min_score: float,
+    fallback_min_score: float | None = None,
 ) -> Prediction:
     """Answers for one encoded example from its windows' outputs (padding rows allowed)."""
     if len(bio_probs) != len(example.windows) or len(type_probs) != len(example.windows):
@@ -134,7 +139,8 @@ def decode(
     if answer_type is not AnswerType.SPAN:
         answers = []
     elif not answers:
-        answers = _most_probable_answer(example, bio_probs)
+        if fallback_min_score is not None:
+            answers = _most_probable_answer(example, bio_probs, fallback_min_score)
         if not answers:
             answer_type = AnswerType.NONE
     return Prediction(
@@ -144,9 +150,11 @@ def decode(
     )
 
 
-def _most_probable_answer(example: EncodedExample, bio_probs: Sequence[np.ndarray]) -> list[Answer]:
-    """The most probable single span over all windows, at original offsets ([] for a passage
-    without characters)."""
+def _most_probable_answer(
+    example: EncodedExample, bio_probs: Sequence[np.ndarray], min_score: float
+) -> list[Answer]:
+    """The most probable single span over all windows, at original offsets, if it scores at
+    least ``min_score`` ([] if not, or for a passage without characters)."""
     per_window = []
     for window, probs in zip(example.windows, bio_probs, strict=True):
         if window.chars:
@@ -155,6 +163,8 @@ def _most_probable_answer(example: EncodedExample, bio_probs: Sequence[np.ndarra
     if not per_window:
         return []
     _, first, last, score = max(per_window, key=lambda found: found[0])
+    if score < min_score:
+        return []
     start, end = example.passage.original_span(first, last)
     return [Answer(example.passage.original[start:end], start, end, score)]
 
@@ -178,6 +188,7 @@ def decode_rows(
     *,
     top_k: int,
     min_score: float,
+    fallback_min_score: float | None = None,
 ) -> list[Prediction]:
     """Predictions for many examples from outputs aligned with ``window_rows(encoded)``."""
     predictions = []
@@ -191,6 +202,7 @@ def decode_rows(
                 type_probs[row : row + count],
                 top_k=top_k,
                 min_score=min_score,
+                fallback_min_score=fallback_min_score,
             )
         )
         row += count

@@ -66,11 +66,14 @@ class KerasPredictor:
         top_k: int | None = None,
         min_score: float | None = None,
     ) -> list[Prediction]:
+        """Decoded with the contract's thresholds, or ``min_score`` as a strict cut."""
         bio, types = self.outputs(encoded)
+        min_score, fallback_min_score = self.contract.thresholds(min_score)
         return decode_rows(
             encoded,
             bio,
             types,
             top_k=self.contract.top_k if top_k is None else top_k,
-            min_score=self.contract.min_score if min_score is None else min_score,
+            min_score=min_score,
+            fallback_min_score=fallback_min_score,
         )

@@ -47,7 +47,7 @@ from model.run_dir import (
     load_vocabularies,
     write_json,
 )
-from model.threshold import MIN_SCORE_GRID, score_dev
+from model.threshold import score_dev, threshold_grid
 from model.trainer import StepSettings, Trainer
 from model.vectors import embedding_matrix, load_vectors, train_word2vec
 
@@ -86,7 +86,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--min-score",
         type=float,
         default=None,
-        help="decoder span threshold; default: the best of 0.05-0.95 on dev, saved with the run",
+        help=(
+            "strict decoder threshold, no fallback; default: min_score and fallback_min_score "
+            "chosen on dev from 0.05-0.95, saved with the run"
+        ),
     )
     g = p.add_argument_group("text and windows")
     g.add_argument("--window-len", type=int, default=512)
@@ -134,6 +137,10 @@ def load_training_data(paths: list[str], limit: int | None) -> list[QAExample]:
     return examples
 
 
+def _floor_text(fallback_min_score: float | None) -> str:
+    return "off" if fallback_min_score is None else f"from {fallback_min_score:.2f}"
+
+
 def load_dev_data(paths: list[str], limit: int | None) -> list[QAExample]:
     """All questions of the dev files, as one set; ids must be unique across the files, since
     predictions are matched to questions by id."""
@@ -163,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(
         f"best dev EM {summary['best']['em']:.2f} F1 {summary['best']['f1']:.2f} "
-        f"(epoch {summary['best']['epoch']}, min_score {summary['best']['min_score']:.2f}), "
+        f"(epoch {summary['best']['epoch']}, min_score {summary['best']['min_score']:.2f}, "
+        f"fallback {_floor_text(summary['best']['fallback_min_score'])}), "
         f"run in {args.out}"
     )
     return 0
@@ -254,7 +262,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
     batcher = Batcher(contract, char_vocab, word_vocab, args.batch_size)
     predictor = KerasPredictor(model, contract, char_vocab, word_vocab, args.batch_size)
-    min_scores = MIN_SCORE_GRID if args.min_score is None else (args.min_score,)
+    thresholds = threshold_grid() if args.min_score is None else [(args.min_score, None)]
 
     while state["epoch"] < args.epochs and state["stale"] < args.patience:
         epoch = state["epoch"] + 1
@@ -274,20 +282,22 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         train_seconds = time.time() - epoch_started
 
         trainer.swap_ema()
-        min_score, scores = score_dev(
+        choice = score_dev(
             dev_examples,
             dev_encoded,
             predictor.outputs(dev_encoded),
             top_k=contract.top_k,
             metric=args.metric,
-            min_scores=min_scores,
+            thresholds=thresholds,
         )
+        scores = choice.scores
+        chosen = {"min_score": choice.min_score, "fallback_min_score": choice.fallback_min_score}
         improved = state["best"] is None or scores["f1"] > state["best"]["f1"]
         if improved:
             # the checkpoint and the threshold it was scored at are saved together, so a run
             # stopped at any point exports what its best epoch measured
             model.save_weights(out / BEST_WEIGHTS)
-            best_contract = replace(run_config.contract, min_score=min_score)
+            best_contract = replace(run_config.contract, **chosen)
             RunConfig(run_config.model, best_contract, run_config.training).save(out)
         trainer.swap_ema()
 
@@ -298,7 +308,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             "type_loss": float(np.mean([x["type_loss"] for x in losses])),
             "dev_em": scores["em"],
             "dev_f1": scores["f1"],
-            "min_score": min_score,
+            **chosen,
             "train_seconds": train_seconds,
             "rows_per_second": len(rows) / train_seconds,
         }
@@ -310,18 +320,20 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                 "epoch": epoch,
                 "em": scores["em"],
                 "f1": scores["f1"],
-                "min_score": min_score,
+                **chosen,
             }
             state["stale"] = 0
         else:
             state["stale"] += 1
         log.info(
-            "epoch %d: loss %.4f, dev EM %.2f F1 %.2f at min_score %.2f%s (%.0f rows/s)",
+            "epoch %d: loss %.4f, dev EM %.2f F1 %.2f at min_score %.2f, fallback %s%s "
+            "(%.0f rows/s)",
             epoch,
             record["loss"],
             scores["em"],
             scores["f1"],
-            min_score,
+            choice.min_score,
+            _floor_text(choice.fallback_min_score),
             " (best so far)" if improved else "",
             record["rows_per_second"],
         )

@@ -14,7 +14,7 @@ from model.evaluate import evaluate
 from model.predict import KerasPredictor
 from model.readers import write_jsonl
 from model.sample_data import generate_examples
-from model.threshold import MIN_SCORE_GRID
+from model.threshold import threshold_grid
 from tests.run_fixtures import make_untrained_run
 
 
@@ -44,7 +44,8 @@ def test_scores_are_the_scorer_s_on_the_run_s_own_predictions(data, run) -> None
     }
     expected = evaluate(examples, answers, "cjrc")
     assert (result["em"], result["f1"]) == (expected["em"], expected["f1"])
-    assert result["questions"] == 12 and result["min_score"] == predictor.contract.min_score
+    assert result["questions"] == 12
+    assert (result["min_score"], result["fallback_min_score"]) == predictor.contract.thresholds()
 
 
 def test_table_has_a_row_per_run_and_a_column_per_dev_set(data, run, capsys) -> None:
@@ -59,7 +60,7 @@ def test_missing_shared_data_is_a_clean_skip(run, tmp_path, capsys) -> None:
     assert capsys.readouterr().out == f"skipped: no shared data at {tmp_path / 'absent'}\n"
 
 
-def test_tuning_picks_the_grid_threshold_with_the_best_f1(data, run) -> None:
+def test_tuning_picks_the_grid_pair_with_the_best_f1(data, run) -> None:
     result = run_accuracy(run, data / "wiki" / "dev.json", "cmrc", tune_min_score=True)
     predictor = KerasPredictor.from_run(run)
     examples = generate_examples(12, 2, split="dev")
@@ -67,17 +68,17 @@ def test_tuning_picks_the_grid_threshold_with_the_best_f1(data, run) -> None:
     outputs = predictor.outputs(encoded)
     multi = any(len(reference) > 1 for e in examples for reference in e.references)
     f1_at = {}
-    for min_score in MIN_SCORE_GRID:
+    for min_score, floor in threshold_grid():
         predictions = decode_rows(
             encoded,
             *outputs,
             top_k=predictor.contract.top_k,
             min_score=min_score,
+            fallback_min_score=floor,
         )
         answers = {
             e.id: scoring_answer(p, multi) for e, p in zip(examples, predictions, strict=True)
         }
-        f1_at[min_score] = evaluate(examples, answers, "cmrc")["f1"]
-    best = max(f1_at.values())
-    assert result["f1"] == best
-    assert result["min_score"] == min(m for m, f1 in f1_at.items() if f1 == best)
+        f1_at[min_score, floor] = evaluate(examples, answers, "cmrc")["f1"]
+    assert result["f1"] == max(f1_at.values())
+    assert f1_at[result["min_score"], result["fallback_min_score"]] == result["f1"]

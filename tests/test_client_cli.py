@@ -136,7 +136,7 @@ def test_metadata_of_tf_serving_and_of_the_web_layer(capsys, backends, web_app, 
     assert lines[:2] == [
         f"model 'rc' version 1 at the TF Serving REST API at {web_model_server.url}",
         "contract: window_len=128 window_stride=96 max_question_len=32 passage_bucket=64 "
-        "question_bucket=16 top_k=5 min_score=0.5 contract_version=1",
+        "question_bucket=16 top_k=5 min_score=0.5 fallback_min_score=None contract_version=1",
     ]
     serving_default = lines.index("signature serving_default (tensorflow/serving/predict)")
     assert lines[serving_default + 1 : serving_default + 3] == [

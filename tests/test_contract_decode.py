@@ -83,15 +83,27 @@ def test_non_span_types_return_no_answers(type_probs: list[float], expected) -> 
     assert prediction.type_probs[expected.value] == pytest.approx(0.8)
 
 
-def test_span_type_without_confident_spans_gets_its_most_probable_span() -> None:
+def test_span_type_without_confident_spans_is_none_without_a_fallback() -> None:
+    example = Encoder().encode("谁？", "甲乙丙")
+    prediction = decode(example, [probs([1, 2, 0], 0.4)], [SPAN_TYPE], top_k=5, min_score=0.5)
+    assert prediction.answer_type is AnswerType.NONE
+    assert prediction.answers == ()
+
+
+def test_the_fallback_gives_the_most_probable_span_above_its_floor() -> None:
     example = Encoder().encode("谁？", "甲乙丙丁")
     bio = probs([0, 1, 2, 0], 0.4)
     bio[0] = [0.5, 0.4, 0.1]  # a B nearly as likely as O, but it would lower the ratio
-    prediction = decode(example, [bio], [SPAN_TYPE], top_k=5, min_score=0.5)
+
+    def decoded(floor: float):
+        return decode(example, [bio], [SPAN_TYPE], top_k=5, min_score=0.5, fallback_min_score=floor)
+
+    prediction = decoded(0.4)
     assert prediction.answer_type is AnswerType.SPAN
     (answer,) = prediction.answers
     assert (answer.text, answer.start, answer.end) == ("乙丙", 1, 3)
     assert answer.score == pytest.approx(0.4)
+    assert decoded(0.45).answer_type is AnswerType.NONE and decoded(0.45).answers == ()
 
 
 def test_most_probable_span_maximises_the_likelihood_ratio_against_all_o() -> None:
@@ -112,7 +124,9 @@ def test_most_probable_span_maximises_the_likelihood_ratio_against_all_o() -> No
 
 def test_a_passage_without_characters_is_none() -> None:
     example = Encoder().encode("谁？", "   ")
-    prediction = decode(example, [np.zeros((0, 3))], [SPAN_TYPE], top_k=5, min_score=0.5)
+    prediction = decode(
+        example, [np.zeros((0, 3))], [SPAN_TYPE], top_k=5, min_score=0.5, fallback_min_score=0.0
+    )
     assert prediction.answer_type is AnswerType.NONE
     assert prediction.answers == ()
 

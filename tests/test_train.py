@@ -10,7 +10,7 @@ import pytest
 from model.readers import write_jsonl
 from model.run_dir import BEST_WEIGHTS, CHARS, CONFIG, CURVES, HISTORY, SUMMARY, WORDS, RunConfig
 from model.sample_data import generate_examples
-from model.threshold import MIN_SCORE_GRID
+from model.threshold import threshold_grid
 from model.train import main
 
 TINY = [
@@ -47,10 +47,11 @@ def test_training_writes_the_run_and_resumes(data, tmp_path) -> None:
     assert (out / CURVES).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     first = json.loads((out / HISTORY).read_text())
-    # the span threshold was chosen on dev and travels with the run's contract
-    assert first[0]["min_score"] in MIN_SCORE_GRID
-    assert summary["best"]["min_score"] == first[0]["min_score"]
-    assert RunConfig.load(out).contract.min_score == first[0]["min_score"]
+    # the thresholds were chosen on dev and travel with the run's contract
+    chosen = (first[0]["min_score"], first[0]["fallback_min_score"])
+    assert chosen in threshold_grid()
+    assert (summary["best"]["min_score"], summary["best"]["fallback_min_score"]) == chosen
+    assert RunConfig.load(out).contract.thresholds() == chosen
     assert run(data, out, "--epochs", "2") == 0
     history = json.loads((out / HISTORY).read_text())
     assert [h["epoch"] for h in history] == [1, 2]
@@ -68,8 +69,9 @@ def test_same_seed_same_run(data, tmp_path) -> None:
 def test_a_fixed_min_score_is_used_and_saved(data, tmp_path) -> None:
     out = tmp_path / "run"
     assert run(data, out, "--epochs", "1", "--min-score", "0.85", "--lr-schedule", "cosine") == 0
-    assert json.loads((out / HISTORY).read_text())[0]["min_score"] == 0.85
-    assert RunConfig.load(out).contract.min_score == 0.85
+    record = json.loads((out / HISTORY).read_text())[0]
+    assert (record["min_score"], record["fallback_min_score"]) == (0.85, None)
+    assert RunConfig.load(out).contract.thresholds() == (0.85, None)
 
 
 def test_min_score_out_of_range_is_refused(data, tmp_path, capsys) -> None:

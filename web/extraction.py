@@ -52,13 +52,15 @@ def decode_queries(
     row = 0
     for query, example in zip(queries, encoded, strict=True):
         count = len(example.windows)
+        min_score, fallback_min_score = config.thresholds(query.min_score)
         predictions.append(
             decode(
                 example,
                 bio_rows[row : row + count],
                 type_rows[row : row + count],
                 top_k=query.top_k if query.top_k is not None else config.top_k,
-                min_score=query.min_score if query.min_score is not None else config.min_score,
+                min_score=min_score,
+                fallback_min_score=fallback_min_score,
             )
         )
         row += count

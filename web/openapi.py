@@ -45,8 +45,8 @@ def _schemas(limits: Limits) -> dict[str, Any]:
             "minimum": 0,
             "maximum": 1,
             "description": (
-                "drop answers scoring below this, except a span question's most probable one "
-                "(default: the model's, usually 0.5)"
+                "strict cut: drop every answer scoring below this (default: the model's tuned "
+                "min_score and fallback)"
             ),
         },
     }

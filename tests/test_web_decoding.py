@@ -1,0 +1,30 @@
+"""The web layer decodes each query with the served contract's thresholds or its own strict cut."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from contract.config import ContractConfig
+from contract.encode import Encoder
+from web.extraction import decode_queries
+from web.validation import Query
+
+PASSAGE = "被告人张三，男。证人李四作证。"
+SPAN_TYPE = np.array([0.97, 0.01, 0.01, 0.01])
+
+
+def test_the_tuned_fallback_applies_unless_the_query_sets_min_score() -> None:
+    config = ContractConfig(min_score=0.9, fallback_min_score=0.3)
+    served = SimpleNamespace(contract=SimpleNamespace(config=config))
+    queries = [Query("证人是谁？", PASSAGE), Query("证人是谁？", PASSAGE, min_score=0.3)]
+    queries.append(Query("证人是谁？", PASSAGE, min_score=0.5))
+    encoded = [Encoder(config).encode(q.question, q.passage) for q in queries]
+    bio = np.tile([0.99, 0.005, 0.005], (len(PASSAGE), 1))
+    witness = PASSAGE.index("李四")
+    bio[witness], bio[witness + 1] = [0.3, 0.4, 0.3], [0.3, 0.3, 0.4]  # "李四" at score 0.4
+    tuned, low_cut, high_cut = decode_queries(served, queries, encoded, [bio] * 3, [SPAN_TYPE] * 3)
+    assert [(a.text, a.start) for a in tuned.answers] == [("李四", witness)]
+    assert [(a.text, a.start) for a in low_cut.answers] == [("李四", witness)]
+    assert high_cut.answer_type.value == "none" and high_cut.answers == ()
