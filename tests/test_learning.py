@@ -56,10 +56,9 @@ def test_demo_settings_learn_generated_records_in_six_epochs(tmp_path) -> None:
 
     em = exact_match_by_kind(run, dev_examples)
     assert set(em) == {"all", "single", "multi", "yes_no", "none"}
-    # measured on a 2-core machine: 0.75 in all; multi 0.93, yes/no 0.80, single 0.74, none 0.57
-    # (unanswerable is the type head's call alone, and after six epochs it still calls some of
-    # them answerable); the bounds leave room for other CPUs' floating-point differences
+    # measured on a 2-core machine: 0.77 in all; multi 0.93, yes/no 0.80, none 0.73, single 0.73
+    # (the bounds leave room for other CPUs' floating-point differences)
     assert em["all"] >= 0.6, em
     assert em["multi"] >= 0.8, em
     assert em["single"] >= 0.6, em
-    assert em["none"] >= 0.4, em
+    assert em["none"] >= 0.5, em
