@@ -13,7 +13,6 @@ Run ``python -m model.sample_data --out DIR [--train N] [--dev N] [--seed S]`` t
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import random
 from collections import Counter
@@ -24,6 +23,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from contract.examples import AnswerSpan, AnswerType, QAExample
+from model.readers import write_jsonl
 
 logger = logging.getLogger(__name__)
 
@@ -839,26 +839,6 @@ def generate_examples(
 
 
 # --- JSON Lines and the command line -----------------------------------------------------------
-
-
-def example_record(example: QAExample) -> dict[str, object]:
-    """The JSON Lines object of one example: spans as {text, start}, yes/no as the bare string."""
-    if example.answer_type in (AnswerType.YES, AnswerType.NO):
-        answers: list[object] = [example.answer_type.name]
-    else:
-        answers = [{"text": span.text, "start": span.start} for span in example.answers]
-    return {
-        "id": example.id,
-        "question": example.question,
-        "passage": example.passage,
-        "answers": answers,
-    }
-
-
-def write_jsonl(examples: Iterable[QAExample], path: Path) -> None:
-    with path.open("w", encoding="utf-8") as handle:
-        for example in examples:
-            handle.write(json.dumps(example_record(example), ensure_ascii=False) + "\n")
 
 
 def describe(examples: Sequence[QAExample]) -> str:

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from contract.examples import AnswerType
+from model.readers import example_record, read_examples, write_jsonl
 from model.sample_data import (
     DEFAULT_MIX,
     MAX_PASSAGE_CHARS,
     MIN_PASSAGE_CHARS,
     QuestionKind,
-    example_record,
     generate_examples,
     id_check_digit,
     parse_mix,
@@ -142,19 +142,10 @@ def test_parse_mix_reads_kinds_and_rejects_bad_entries():
     assert str(empty.value) == "mix shares must be >= 0 and not all 0, got {'single': 0.0}"
 
 
-def test_record_format_for_each_answer_kind(examples):
-    by_kind = {e.extra["question_kind"]: e for e in examples}
-    single = by_kind[QuestionKind.SINGLE]
-    assert example_record(single) == {
-        "id": single.id,
-        "question": single.question,
-        "passage": single.passage,
-        "answers": [{"text": single.answers[0].text, "start": single.answers[0].start}],
-    }
-    yes_no = by_kind[QuestionKind.YES_NO]
-    assert example_record(yes_no)["answers"] == [yes_no.answer_type.name]
-    assert example_record(by_kind[QuestionKind.NO_ANSWER])["answers"] == []
-    assert len(example_record(by_kind[QuestionKind.MULTI])["answers"]) >= 2
+def test_written_files_read_back_as_the_same_questions(examples, tmp_path):
+    read_back = read_examples(write_jsonl(examples, tmp_path / "sample.jsonl"))
+    assert read_back == examples
+    assert [e.extra for e in read_back] == [e.extra for e in examples]
 
 
 def _run_cli(*args: str) -> subprocess.CompletedProcess[str]:
