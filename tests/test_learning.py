@@ -1,4 +1,4 @@
-"""A small model trained for about two minutes on generated records answers held-out ones.
+"""A small model trained for about three minutes on generated records answers held-out ones.
 
 The one test where the network, losses, training loop, threshold choice and decoder must all
 work together for the score to come out. Longer runs and the issue's EM >= 90 target are in
@@ -46,19 +46,20 @@ def exact_match_by_kind(run: Path, dev: list[QAExample]) -> dict[str, float]:
 
 
 @pytest.mark.timeout(900)
-def test_demo_settings_learn_generated_records_in_six_epochs(tmp_path) -> None:
-    train = write_jsonl(generate_examples(1200, 0, split="train"), tmp_path / "train.jsonl")
+def test_demo_settings_learn_generated_records_in_four_epochs(tmp_path) -> None:
+    train = write_jsonl(generate_examples(2000, 0, split="train"), tmp_path / "train.jsonl")
     dev_examples = generate_examples(200, 0, split="dev")
     dev = write_jsonl(dev_examples, tmp_path / "dev.jsonl")
     run = tmp_path / "run"
-    options = [*TRAIN_OPTIONS, "--epochs", "6", "--patience", "6", "--seed", "0"]
+    options = [*TRAIN_OPTIONS, "--epochs", "4", "--patience", "4", "--seed", "0"]
     assert main(["--train", str(train), "--dev", str(dev), "--out", str(run), *options]) == 0
 
     em = exact_match_by_kind(run, dev_examples)
     assert set(em) == {"all", "single", "multi", "yes_no", "none"}
-    # measured on a 2-core machine: 0.77 in all; multi 0.93, yes/no 0.80, none 0.73, single 0.73
-    # (the bounds leave room for other CPUs' floating-point differences)
-    assert em["all"] >= 0.6, em
-    assert em["multi"] >= 0.8, em
-    assert em["single"] >= 0.6, em
-    assert em["none"] >= 0.5, em
+    # measured on a 2-core machine (2.9 min of training): 0.895 in all; multi 30/30, none 29/30,
+    # single 98/110, yes/no 22/30 (the bounds leave room for other CPUs' floating-point results)
+    assert em["all"] >= 0.85, em
+    assert em["multi"] >= 0.9, em
+    assert em["single"] >= 0.8, em
+    assert em["none"] >= 0.8, em
+    assert em["yes_no"] >= 0.6, em
