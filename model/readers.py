@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import pairwise
@@ -591,6 +592,11 @@ def read_examples(path: str | Path, *, strict: bool = True) -> list[QAExample]:
     lost = report.offset_mismatches or report.dropped_questions
     logger.log(logging.WARNING if lost else logging.INFO, "%s", report.summary())
     return examples
+
+
+def repeated_ids(examples: Iterable[QAExample]) -> list[str]:
+    """Question ids used more than once, in first-seen order: files matched by id need none."""
+    return [qid for qid, count in Counter(example.id for example in examples).items() if count > 1]
 
 
 # --- Writing --------------------------------------------------------------------------------

@@ -838,7 +838,7 @@ def generate_examples(
     return examples
 
 
-# --- JSON Lines and the command line -----------------------------------------------------------
+# --- The command line --------------------------------------------------------------------------
 
 
 def describe(examples: Sequence[QAExample]) -> str:

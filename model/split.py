@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from contract.examples import QAExample
-from model.readers import read_examples, write_jsonl
+from model.readers import read_examples, repeated_ids, write_jsonl
 
 logger = logging.getLogger(__name__)
 
@@ -43,19 +43,18 @@ def split_by_document(
     ``dev_fraction`` of the questions; both keep the input order."""
     if not 0 < dev_fraction < 1:
         raise ValueError(f"dev fraction must be between 0 and 1, got {dev_fraction}")
-    repeated = [qid for qid, count in Counter(e.id for e in examples).items() if count > 1]
+    repeated = repeated_ids(examples)
     if repeated:
         raise ValueError(
             f"{len(repeated)} question ids appear more than once (e.g. {repeated[0]!r}); "
             "the files written must have unique ids"
         )
-    documents = list(dict.fromkeys(document_key(example) for example in examples))
-    if len(documents) < 2:
-        raise ValueError(
-            f"need questions about at least 2 documents to split, got {len(documents)}"
-        )
+    keys = [document_key(example) for example in examples]
+    sizes = Counter(keys)  # documents in first-seen order, with their question counts
+    if len(sizes) < 2:
+        raise ValueError(f"need questions about at least 2 documents to split, got {len(sizes)}")
+    documents = list(sizes)
     random.Random(seed).shuffle(documents)
-    sizes = Counter(document_key(example) for example in examples)
     wanted = dev_fraction * len(examples)
     dev_documents: set[str] = set()
     held = 0
@@ -64,8 +63,9 @@ def split_by_document(
             break
         dev_documents.add(key)
         held += sizes[key]
-    train = [example for example in examples if document_key(example) not in dev_documents]
-    dev = [example for example in examples if document_key(example) in dev_documents]
+    in_dev = [key in dev_documents for key in keys]
+    train = [example for example, held_out in zip(examples, in_dev, strict=True) if not held_out]
+    dev = [example for example, held_out in zip(examples, in_dev, strict=True) if held_out]
     return train, dev
 
 

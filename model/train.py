@@ -15,7 +15,6 @@ import os
 import platform
 import sys
 import time
-from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from model.dataset import Batcher, build_vocabularies, encode_examples, training
 from model.network import build_model, set_word_vectors
 from model.plots import plot_curves
 from model.predict import KerasPredictor
-from model.readers import ReaderError, read_examples
+from model.readers import ReaderError, read_examples, repeated_ids
 from model.run_dir import (
     BEST_WEIGHTS,
     CHARS,
@@ -148,8 +147,7 @@ def load_dev_data(paths: list[str], limit: int | None) -> list[QAExample]:
     examples = examples[:limit] if limit else examples
     if not examples:
         raise TrainingError(f"no questions in dev file {', '.join(paths)}")
-    counts = Counter(example.id for example in examples)
-    repeated = [qid for qid, count in counts.items() if count > 1]
+    repeated = repeated_ids(examples)
     if repeated:
         raise TrainingError(
             f"{len(repeated)} question ids appear more than once in {', '.join(paths)} "

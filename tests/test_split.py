@@ -78,7 +78,7 @@ def test_one_document_cannot_be_split() -> None:
         split_by_document(one, 0.5)
 
 
-def test_command_writes_files_the_readers_read_back(tmp_path, capsys) -> None:
+def test_command_writes_files_the_readers_read_back(tmp_path) -> None:
     squad_file(tmp_path / "a.json")
     jsonl = write_jsonl(generate_examples(30, seed=5), tmp_path / "b.jsonl")
     out = tmp_path / "split"
