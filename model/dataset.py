@@ -74,17 +74,32 @@ def training_rows(
     examples: Sequence[QAExample],
     encoded: Sequence[EncodedExample],
     label_all_occurrences: bool = False,
+    yes_no_evidence: bool = False,
 ) -> list[TrainingRow]:
     """Labelled windows; with ``label_all_occurrences`` every occurrence of an answer's text
-    in the passage is tagged, not only the annotated one."""
+    in the passage is tagged, not only the annotated one; with ``yes_no_evidence`` a yes/no
+    label goes only on the ``evidence_windows`` and the others are unanswerable."""
     rows = []
     for index, (example, enc) in enumerate(zip(examples, encoded, strict=True)):
         answers = _all_occurrences(example) if label_all_occurrences else example.answers
         spans = answer_positions(enc.passage, answers)
-        for window in enc.windows:
+        evidence = evidence_windows(enc) if yes_no_evidence else set(range(len(enc.windows)))
+        for number, window in enumerate(enc.windows):
             tags = window_tags(window, spans)
-            rows.append(TrainingRow(index, enc, window, tuple(tags), _window_type(example, tags)))
+            kind = _window_type(example, tags, number in evidence)
+            rows.append(TrainingRow(index, enc, window, tuple(tags), kind))
     return rows
+
+
+def evidence_windows(encoded: EncodedExample) -> set[int]:
+    """Indices of the windows sharing the most distinct question words (of two characters or
+    more): where a yes/no question's evidence most likely is. Yes/no data has no evidence
+    positions, and a window that does not hold the evidence looks like one of an unanswerable
+    question."""
+    asked = {word for word in encoded.question.words if len(word) > 1}
+    shared = [len(asked.intersection(window.words)) for window in encoded.windows]
+    most = max(shared, default=0)
+    return {number for number, count in enumerate(shared) if count == most}
 
 
 def _all_occurrences(example: QAExample) -> tuple[AnswerSpan, ...]:
@@ -101,9 +116,11 @@ def _all_occurrences(example: QAExample) -> tuple[AnswerSpan, ...]:
     return tuple(disjoint)
 
 
-def _window_type(example: QAExample, tags: Sequence[int]) -> int:
+def _window_type(example: QAExample, tags: Sequence[int], holds_evidence: bool) -> int:
     if example.answer_type is AnswerType.SPAN:
         kind = AnswerType.SPAN if TAG_B in tags else AnswerType.NONE
+    elif example.answer_type in (AnswerType.YES, AnswerType.NO):
+        kind = example.answer_type if holds_evidence else AnswerType.NONE
     else:
         kind = example.answer_type
     return ANSWER_TYPES.index(kind)

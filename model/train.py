@@ -119,6 +119,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     g.add_argument("--word-dropout", type=float, default=0.0)
     g.add_argument("--label-all-occurrences", action="store_true")
+    g.add_argument("--yes-no-evidence", action="store_true")
     return p.parse_args(argv)
 
 
@@ -205,7 +206,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     train_encoded = encode_examples(train_examples, encoder, "encoding train")
     dev_encoded = encode_examples(dev_examples, encoder, "encoding dev")
     try:
-        rows = training_rows(train_examples, train_encoded, args.label_all_occurrences)
+        rows = training_rows(
+            train_examples, train_encoded, args.label_all_occurrences, args.yes_no_evidence
+        )
     except SpanAlignmentError as error:
         raise TrainingError(str(error)) from error
 

@@ -30,6 +30,7 @@ log = logging.getLogger("demo")
 TRAIN_OPTIONS = [
     "--epochs", "10", "--patience", "10", "--batch-size", "16", "--learning-rate", "2e-3",
     "--focal-gamma", "2", "--bio-weight", "20", "--span-weight", "5", "--ema", "0.99",
+    "--yes-no-evidence",
     "--char-dim", "64", "--hidden-dim", "64", "--word-dim", "32",
     "--window-len", "256", "--window-stride", "192",
     "--passage-dilations", "1,3,9,1", "--modeling-dilations", "1,3,9",

@@ -1,8 +1,8 @@
-"""A small model trained for about three minutes on generated records answers held-out ones.
+"""A small model trained for about two and a half minutes on generated records reaches EM >= 0.9.
 
 The one test where the network, losses, training loop, threshold choice and decoder must all
-work together for the score to come out. Longer runs and the issue's EM >= 90 target are in
-docs/BENCHMARKS.md ("Training on generated data").
+work together for the score to come out. Longer runs are in docs/BENCHMARKS.md ("Training on
+generated data").
 """
 
 from __future__ import annotations
@@ -56,10 +56,10 @@ def test_demo_settings_learn_generated_records_in_four_epochs(tmp_path) -> None:
 
     em = exact_match_by_kind(run, dev_examples)
     assert set(em) == {"all", "single", "multi", "yes_no", "none"}
-    # measured on a 2-core machine (2.9 min of training): 0.895 in all; multi 30/30, none 29/30,
-    # single 98/110, yes/no 22/30 (the bounds leave room for other CPUs' floating-point results)
-    assert em["all"] >= 0.85, em
-    assert em["multi"] >= 0.9, em
+    # measured on a 2-core machine: 0.915 in all; multi 29/30, none 27/30, single 98/110,
+    # yes/no 29/30 (the per-kind bounds leave room for other CPUs' floating-point results)
+    assert em["all"] >= 0.9, em
+    assert em["multi"] >= 0.85, em
     assert em["single"] >= 0.8, em
     assert em["none"] >= 0.8, em
-    assert em["yes_no"] >= 0.6, em
+    assert em["yes_no"] >= 0.8, em
