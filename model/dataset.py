@@ -44,6 +44,8 @@ ID_INPUTS = {
 }
 """Contract text input -> the Keras model's id input it feeds."""
 
+_YES_NO = (AnswerType.YES, AnswerType.NO)
+
 
 @dataclass(frozen=True)
 class TrainingRow:
@@ -83,7 +85,11 @@ def training_rows(
     for index, (example, enc) in enumerate(zip(examples, encoded, strict=True)):
         answers = _all_occurrences(example) if label_all_occurrences else example.answers
         spans = answer_positions(enc.passage, answers)
-        evidence = evidence_windows(enc) if yes_no_evidence else set(range(len(enc.windows)))
+        evidence = (
+            evidence_windows(enc)
+            if yes_no_evidence and example.answer_type in _YES_NO
+            else range(len(enc.windows))
+        )
         for number, window in enumerate(enc.windows):
             tags = window_tags(window, spans)
             kind = _window_type(example, tags, number in evidence)
@@ -119,7 +125,7 @@ def _all_occurrences(example: QAExample) -> tuple[AnswerSpan, ...]:
 def _window_type(example: QAExample, tags: Sequence[int], holds_evidence: bool) -> int:
     if example.answer_type is AnswerType.SPAN:
         kind = AnswerType.SPAN if TAG_B in tags else AnswerType.NONE
-    elif example.answer_type in (AnswerType.YES, AnswerType.NO):
+    elif example.answer_type in _YES_NO:
         kind = example.answer_type if holds_evidence else AnswerType.NONE
     else:
         kind = example.answer_type
