@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 _DILATION_FIELDS = ("passage_dilations", "question_dilations", "modeling_dilations")
+QUESTION_POOLINGS = ("attention", "max")
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,9 @@ class ModelConfig:
     ``passage_dilations`` / ``question_dilations`` / ``modeling_dilations`` give one dilated
     gated convolution block per entry (the entry is its dilation rate): the passage and
     question encoders before attention, and the modelling stack after it.
+    ``question_match=False`` leaves the ``passage_match`` input unused (it stays in the
+    signature, so the contract does not change) and ``question_pooling`` picks how the question
+    is summarised for the answer-type head: both exist to measure what they contribute.
     ``word_dim`` must equal the size of the word2vec vectors loaded into the word embedding.
     """
 
@@ -34,6 +38,8 @@ class ModelConfig:
     dropout: float = 0.1
     word_trainable: bool = False
     condition_on_question: bool = False
+    question_match: bool = True
+    question_pooling: str = "attention"
     max_passage_len: int = 512
     max_question_len: int = 64
 
@@ -67,6 +73,11 @@ class ModelConfig:
                 raise ValueError(
                     f"ModelConfig.{name} must be a non-empty tuple of positive ints, got {rates!r}"
                 )
+        if self.question_pooling not in QUESTION_POOLINGS:
+            raise ValueError(
+                f"ModelConfig.question_pooling must be one of {', '.join(QUESTION_POOLINGS)}, "
+                f"got {self.question_pooling!r}"
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"ModelConfig.dropout must be in [0, 1), got {self.dropout!r}")
 

@@ -74,13 +74,15 @@ def build_model(config: ModelConfig) -> keras.Model:
     word_projection = keras.layers.Dense(config.char_dim, use_bias=False, name="word_projection")
     embedding_dropout = keras.layers.Dropout(config.dropout, name="embedding_dropout")
 
-    passage = keras.layers.Add(name="passage_mixed_embedding")(
-        [
-            char_embedding(passage_char_ids),
-            word_projection(word_embedding(passage_word_ids)),
-            keras.layers.Dense(config.char_dim, name="passage_match_projection")(passage_match),
-        ]
-    )
+    passage_parts = [
+        char_embedding(passage_char_ids),
+        word_projection(word_embedding(passage_word_ids)),
+    ]
+    if config.question_match:
+        passage_parts.append(
+            keras.layers.Dense(config.char_dim, name="passage_match_projection")(passage_match)
+        )
+    passage = keras.layers.Add(name="passage_mixed_embedding")(passage_parts)
     passage = PositionEmbedding(config.max_passage_len, name="passage_position")(passage)
     question = keras.layers.Add(name="question_mixed_embedding")(
         [char_embedding(question_char_ids), word_projection(word_embedding(question_word_ids))]
@@ -93,9 +95,11 @@ def build_model(config: ModelConfig) -> keras.Model:
     question = _dgcnn_stack(
         embedding_dropout(question), question_mask, config.question_dilations, config, "question"
     )
-    question_vector = AttentionPooling(config.hidden_dim, name="question_pooling")(
-        question, sequence_mask=question_mask
-    )
+    if config.question_pooling == "max":
+        question_pooling = MaskedMaxPooling(name="question_pooling")
+    else:
+        question_pooling = AttentionPooling(config.hidden_dim, name="question_pooling")
+    question_vector = question_pooling(question, sequence_mask=question_mask)
 
     fused = BiDAFAttention(name="bidaf")(
         passage, question, context_mask=passage_mask, query_mask=question_mask

@@ -28,7 +28,7 @@ from contract.config import ContractConfig
 from contract.encode import Encoder, SpanAlignmentError
 from contract.examples import AnswerType, QAExample
 from contract.words import WordSegmenter
-from model.config import ModelConfig
+from model.config import QUESTION_POOLINGS, ModelConfig
 from model.dataset import Batcher, build_vocabularies, encode_examples, training_rows
 from model.network import build_model, set_word_vectors
 from model.plots import plot_curves
@@ -110,6 +110,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     g.add_argument("--question-dilations", default="1,2,1")
     g.add_argument("--modeling-dilations", default="1,2,4,1")
     g.add_argument("--condition-on-question", action="store_true")
+    g.add_argument(
+        "--no-question-match",
+        dest="question_match",
+        action="store_false",
+        help="ignore the passage_match features (to measure what they add)",
+    )
+    g.add_argument("--question-pooling", choices=QUESTION_POOLINGS, default="attention")
     g = p.add_argument_group("what the DGCNN literature tried")
     g.add_argument("--ema", type=float, default=0.99, help="EMA decay for eval; 0 = off")
     g.add_argument("--focal-gamma", type=float, default=0.0)
@@ -235,6 +242,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             dropout=args.dropout,
             word_trainable=args.word_trainable,
             condition_on_question=args.condition_on_question,
+            question_match=args.question_match,
+            question_pooling=args.question_pooling,
             max_passage_len=contract.window_len,
             max_question_len=contract.max_question_len,
         )

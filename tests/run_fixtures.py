@@ -1,15 +1,20 @@
-"""Small real training runs for tests: an untrained run (random weights, for export checks)."""
+"""Small real training runs for tests: an untrained run (random weights, for export checks),
+and what a run's Keras network answers, to compare exported models with."""
 
 from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
+
 from contract.config import ContractConfig
 from contract.encode import Encoder
+from contract.served import ServedContract
+from contract.tensors import batch_inputs
 from contract.vocab import Vocabulary
 from model.config import ModelConfig
-from model.run_dir import BEST_WEIGHTS, CHARS, WORDS, RunConfig
+from model.run_dir import BEST_WEIGHTS, CHARS, WORDS, RunConfig, load_vocabularies
 
 TEXTS = [
     "被告人张三，男，1990年3月5日出生，住北京市朝阳区建国路88号。",
@@ -55,3 +60,27 @@ def make_untrained_run(
     RunConfig(model_config, contract, {"user_dict": None}).save(run_dir)
     build_model(model_config).save_weights(run_dir / BEST_WEIGHTS)
     return run_dir
+
+
+def keras_outputs(run: Path, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """What the run's Keras network (rebuilt from its config) gives for contract arrays."""
+    from model.dataset import id_inputs
+    from model.network import build_model
+
+    network = build_model(RunConfig.load(run).model)
+    network.load_weights(run / BEST_WEIGHTS)
+    chars, words = load_vocabularies(run)
+    out = network(id_inputs(arrays, chars, words), training=False)
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def real_inputs(version_dir: Path) -> dict[str, np.ndarray]:
+    """Contract arrays for three questions on ``TEXTS`` (with unknown words), as served."""
+    encoder = ServedContract.load(version_dir).encoder()
+    rows = []
+    for question, text in zip(
+        ["张三住在哪里？", "盗窃了多少钱？", "原告是谁？"], TEXTS, strict=True
+    ):
+        example = encoder.encode(question, text + "未登录词汇：魑魅魍魉")
+        rows.append((example.question, example.windows[0]))
+    return batch_inputs(rows, encoder.config)

@@ -10,14 +10,13 @@ import tensorflow as tf
 from tensorflow_serving.apis import prediction_log_pb2
 
 from contract.served import ServedContract
-from contract.tensors import batch_inputs
 from export.exporter import export_run, saved_parameter_count
 from export.versions import VersionExistsError, publish_version
 from export.warmup import WARMUP_FILE
 from model.dataset import id_inputs
 from model.network import build_model
-from model.run_dir import BEST_WEIGHTS, RunConfig, load_vocabularies
-from tests.run_fixtures import TEXTS, make_untrained_run
+from model.run_dir import RunConfig, load_vocabularies
+from tests.run_fixtures import keras_outputs, make_untrained_run, real_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 SAVED_MODEL_CLI = str(Path(sys.executable).parent / "saved_model_cli")
@@ -31,26 +30,6 @@ def exported(tmp_path_factory) -> tuple[Path, Path]:
     result = export_run(run, models, "rc")
     assert result.version == 1
     return run, result.path
-
-
-def keras_outputs(run: Path, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    config = RunConfig.load(run)
-    network = build_model(config.model)
-    network.load_weights(run / BEST_WEIGHTS)
-    chars, words = load_vocabularies(run)
-    out = network(id_inputs(arrays, chars, words), training=False)
-    return {k: np.asarray(v) for k, v in out.items()}
-
-
-def real_inputs(version_dir: Path) -> dict[str, np.ndarray]:
-    encoder = ServedContract.load(version_dir).encoder()
-    rows = []
-    for question, text in zip(
-        ["张三住在哪里？", "盗窃了多少钱？", "原告是谁？"], TEXTS, strict=True
-    ):
-        example = encoder.encode(question, text + "未登录词汇：魑魅魍魉")
-        rows.append((example.question, example.windows[0]))
-    return batch_inputs(rows, encoder.config)
 
 
 def test_saved_model_cli_show_lists_named_typed_signatures(exported) -> None:

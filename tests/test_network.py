@@ -90,10 +90,18 @@ def test_model_inputs_are_named_and_dynamic(tiny_model: keras.Model) -> None:
     }
 
 
-@pytest.mark.parametrize("condition_on_question", [False, True])
-def test_padding_changes_no_real_output(condition_on_question: bool) -> None:
+VARIANTS = {
+    "default": {},
+    "conditioned": {"condition_on_question": True},
+    "max-pooled question": {"question_pooling": "max"},
+    "no match features": {"question_match": False},
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_padding_changes_no_real_output(variant: str) -> None:
     keras.utils.set_random_seed(2)
-    model = build_model(replace(TINY, condition_on_question=condition_on_question))
+    model = build_model(replace(TINY, **VARIANTS[variant]))
     predict = tf.function(model)
     lengths, q_lengths = [13, 6, 9], [5, 2, 4]
     inputs = _batch(lengths, q_lengths, seed=3)
@@ -121,6 +129,25 @@ def test_padding_changes_no_real_output(condition_on_question: bool) -> None:
         )
 
 
+def test_match_features_are_read_only_when_switched_on() -> None:
+    inputs = _batch([9, 6], [4, 3], seed=4)
+    flipped = {**inputs, "passage_match": 1.0 - inputs["passage_match"]}
+    for question_match, should_differ in ((True, True), (False, False)):
+        keras.utils.set_random_seed(3)
+        model = build_model(replace(TINY, question_match=question_match))
+        base, other = model(inputs), model(flipped)
+        differs = not np.allclose(base["bio_probs"], other["bio_probs"], atol=1e-6)
+        assert differs == should_differ
+        assert "passage_match" in {t.name for t in model.inputs}
+
+
+def test_question_pooling_picks_the_layer() -> None:
+    attention = build_model(TINY).get_layer("question_pooling")
+    maximum = build_model(replace(TINY, question_pooling="max")).get_layer("question_pooling")
+    assert type(attention).__name__ == "AttentionPooling"
+    assert type(maximum).__name__ == "MaskedMaxPooling"
+
+
 def test_passage_longer_than_position_table_is_rejected(tiny_model: keras.Model) -> None:
     with pytest.raises(ValueError, match="sequence length 41 exceeds the position table size 40"):
         tiny_model(_batch([41], [3]))
@@ -141,7 +168,13 @@ def test_saved_keras_file_reloads_with_identical_outputs(
 
 
 def test_config_round_trips_through_json() -> None:
-    config = ModelConfig(passage_dilations=(1, 3), dropout=0.2, condition_on_question=True)
+    config = ModelConfig(
+        passage_dilations=(1, 3),
+        dropout=0.2,
+        condition_on_question=True,
+        question_match=False,
+        question_pooling="max",
+    )
     data = json.loads(json.dumps(config.to_dict()))
     assert data["passage_dilations"] == [1, 3]
     assert ModelConfig.from_dict(data) == config
@@ -155,6 +188,10 @@ def test_config_rejects_bad_values_by_name() -> None:
         ModelConfig(hidden_dim=0)
     with pytest.raises(ValueError, match=r"ModelConfig.question_dilations must be a non-empty"):
         ModelConfig(question_dilations=())
+    with pytest.raises(
+        ValueError, match=r"ModelConfig.question_pooling must be one of attention, max, got 'mean'"
+    ):
+        ModelConfig(question_pooling="mean")
     with pytest.raises(ValueError, match=r"ModelConfig.dropout must be in \[0, 1\), got 1.0"):
         ModelConfig(dropout=1.0)
     with pytest.raises(ValueError, match=r"ModelConfig.word_vocab_size must be at least 2"):

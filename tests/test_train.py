@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+import tensorflow as tf
 
+from export.exporter import export_run
 from model.readers import write_jsonl
 from model.run_dir import BEST_WEIGHTS, CHARS, CONFIG, CURVES, HISTORY, SUMMARY, WORDS, RunConfig
 from model.sample_data import generate_examples
 from model.threshold import threshold_grid
 from model.train import main
+from tests.run_fixtures import keras_outputs, real_inputs
 
 TINY = [
     "--char-dim", "16", "--hidden-dim", "16", "--word-dim", "8", "--w2v-epochs", "1",
@@ -113,3 +117,18 @@ def test_dev_files_sharing_question_ids_are_refused(data, tmp_path, capsys) -> N
     err = capsys.readouterr().err
     assert err.startswith("error: 20 question ids appear more than once in "), err
     assert err.endswith("dev questions are scored by id, so ids must be unique\n"), err
+
+
+def test_ablation_switches_reach_the_network_and_its_export(data, tmp_path) -> None:
+    out = tmp_path / "run"
+    assert run(data, out, "--epochs", "1", "--no-question-match", "--question-pooling", "max") == 0
+    config = RunConfig.load(out).model
+    assert (config.question_match, config.question_pooling) == (False, "max")
+    version_dir = export_run(out, tmp_path / "models", "rc").path
+    arrays = real_inputs(version_dir)
+    served = tf.saved_model.load(str(version_dir)).signatures["serving_default"](
+        **{name: tf.constant(value) for name, value in arrays.items()}
+    )
+    expected = keras_outputs(out, arrays)
+    for name in ("bio_probs", "answer_type_probs"):
+        np.testing.assert_allclose(served[name].numpy(), expected[name], atol=1e-5)
