@@ -22,6 +22,7 @@ from typing import Any
 from contract.encode import Encoder
 from contract.words import WordSegmenter
 from model.dataset import encode_examples
+from model.evaluate import answer_type_summary
 from model.predict import KerasPredictor
 from model.readers import read_examples
 from model.run_dir import RunConfig
@@ -36,7 +37,7 @@ def run_accuracy(
     run: Path, dev_file: Path, metric: str, *, tune_min_score: bool = False
 ) -> dict[str, Any]:
     """EM/F1 of ``run``'s best checkpoint on ``dev_file`` at the run's own thresholds, or at
-    the best of the training grid with ``tune_min_score``."""
+    the best of the training grid with ``tune_min_score``; also per gold answer type."""
     started = time.perf_counter()
     predictor = KerasPredictor.from_run(run)
     user_dict = RunConfig.load(run).training.get("user_dict")
@@ -55,6 +56,7 @@ def run_accuracy(
         "em": choice.scores["em"],
         "f1": choice.scores["f1"],
         "questions": choice.scores["total"],
+        "answer_types": choice.scores["answer_types"],
         "min_score": choice.min_score,
         "fallback_min_score": choice.fallback_min_score,
         "seconds": time.perf_counter() - started,
@@ -101,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{run} on {name}: EM {result['em']:.2f} F1 {result['f1']:.2f} "
                 f"({result['questions']} questions, min_score {result['min_score']:.2f}, "
                 f"fallback_min_score {result['fallback_min_score']}, "
-                f"{result['seconds']:.0f} s)",
+                f"{result['seconds']:.0f} s); by gold answer type: {answer_type_summary(result)}",
                 file=sys.stderr,
             )
     print(markdown_table(results))

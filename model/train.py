@@ -30,6 +30,7 @@ from contract.examples import AnswerType, QAExample
 from contract.words import WordSegmenter
 from model.config import QUESTION_POOLINGS, ModelConfig
 from model.dataset import Batcher, build_vocabularies, encode_examples, training_rows
+from model.evaluate import answer_type_summary
 from model.network import build_model, set_word_vectors
 from model.plots import plot_curves
 from model.predict import KerasPredictor
@@ -318,6 +319,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             "type_loss": float(np.mean([x["type_loss"] for x in losses])),
             "dev_em": scores["em"],
             "dev_f1": scores["f1"],
+            "dev_answer_types": scores["answer_types"],
             **chosen,
             "train_seconds": train_seconds,
             "rows_per_second": len(rows) / train_seconds,
@@ -346,6 +348,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             _floor_text(choice.fallback_min_score),
             " (best so far)" if improved else "",
             record["rows_per_second"],
+        )
+        log.info(
+            "epoch %d: dev EM / F1 by gold answer type: %s", epoch, answer_type_summary(scores)
         )
         trainer.save_state(out / RESUME, state)
         write_json(out / HISTORY, state["history"])

@@ -10,6 +10,7 @@ import pytest
 from contract.examples import AnswerSpan, AnswerType, QAExample
 from model.evaluate import (
     PredictionError,
+    answer_type_summary,
     cjrc_chars,
     cjrc_em,
     cjrc_f1,
@@ -128,7 +129,9 @@ def test_cjrc_scores(prediction: str, references: list[str], em: float, f1: floa
 
 
 def gold(qid: str, references: list[tuple[str, ...]], domain: str | None = None) -> QAExample:
-    return QAExample(qid, "问？", "北京", (), AnswerType.NONE, tuple(references), domain=domain)
+    types = {("",): AnswerType.NONE, ("YES",): AnswerType.YES, ("NO",): AnswerType.NO}
+    answer_type = types.get(references[0], AnswerType.SPAN)
+    return QAExample(qid, "问？", "北京", (), answer_type, tuple(references), domain=domain)
 
 
 GOLD = [
@@ -158,6 +161,16 @@ def test_evaluate_cjrc_with_domains() -> None:
             },
             "criminal": {"em": 0.0, "f1": pytest.approx(40.0), "total": 2, "missing": 1},
         },
+        "answer_types": {
+            "span": {
+                "em": pytest.approx(100 * (2 / 3) / 2),  # q1 and q4
+                "f1": pytest.approx(100 * (2.8 / 3 + 0.8) / 2),
+                "total": 2,
+                "missing": 0,
+            },
+            "yes": {"em": 0.0, "f1": 0.0, "total": 1, "missing": 1},
+            "none": {"em": 100.0, "f1": 100.0, "total": 1, "missing": 0},
+        },
     }
 
 
@@ -170,6 +183,16 @@ def test_evaluate_cmrc() -> None:
         "f1": pytest.approx(100 * (2 + 4 / 7) / 4),  # 64.286
         "total": 4,
         "missing": 1,
+        "answer_types": {
+            "span": {
+                "em": 50.0,
+                "f1": pytest.approx(100 * (1 + 4 / 7) / 2),
+                "total": 2,
+                "missing": 0,
+            },
+            "yes": {"em": 0.0, "f1": 0.0, "total": 1, "missing": 1},
+            "none": {"em": 100.0, "f1": 100.0, "total": 1, "missing": 0},
+        },
     }
 
 
@@ -288,6 +311,11 @@ def test_cli_json_with_cjrc_predictions(gold_file: Path, tmp_path: Path) -> None
             "civil": {"em": 50.0, "f1": 50.0, "total": 2, "missing": 1},
             "criminal": {"em": 0.0, "f1": pytest.approx(80.0), "total": 1, "missing": 0},
         },
+        "answer_types": {
+            "span": {"em": 0.0, "f1": pytest.approx(80.0), "total": 1, "missing": 0},
+            "yes": {"em": 100.0, "f1": 100.0, "total": 1, "missing": 0},
+            "none": {"em": 0.0, "f1": 0.0, "total": 1, "missing": 1},
+        },
     }
 
 
@@ -299,6 +327,9 @@ def test_cli_table_with_cmrc_predictions(gold_file: Path, tmp_path: Path) -> Non
     assert done.stdout.splitlines() == [
         "metric: cmrc",
         "           questions missing      EM      F1",
+        "gold span          1       0 100.000 100.000",
+        "gold yes           1       0   0.000   0.000",
+        "gold none          1       0 100.000 100.000",
         "overall            3       0  66.667  66.667",
     ]
 
@@ -321,3 +352,8 @@ def test_readers_and_scoring_do_not_import_tensorflow() -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
     )
     assert done.stdout == "False\n", done.stderr
+
+
+def test_answer_type_summary_reads_as_a_log_line() -> None:
+    summary = answer_type_summary(evaluate(GOLD, PREDICTIONS, "cjrc"))
+    assert summary == "span 33.3 / 86.7 (2), yes 0.0 / 0.0 (1), none 100.0 / 100.0 (1)"

@@ -51,6 +51,7 @@ def test_training_writes_the_run_and_resumes(data, tmp_path) -> None:
     assert (out / CURVES).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     first = json.loads((out / HISTORY).read_text())
+    assert sum(kind["total"] for kind in first[0]["dev_answer_types"].values()) == 20
     # the thresholds were chosen on dev and travel with the run's contract
     chosen = (first[0]["min_score"], first[0]["fallback_min_score"])
     assert chosen in threshold_grid()
