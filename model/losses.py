@@ -7,8 +7,10 @@ positions may hold anything (0 by convention); they are ignored.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from keras import ops
 
 PROBABILITY_FLOOR = 1e-7
@@ -46,6 +48,27 @@ def bio_loss(
     return ops.sum(losses * weights) / ops.maximum(ops.sum(mask), 1.0)
 
 
-def answer_type_loss(labels: Any, answer_type_probs: Any) -> Any:
-    """Mean cross-entropy of the answer type: labels int [B] (index into ANSWER_TYPES)."""
-    return ops.mean(-ops.log(_true_class_probability(labels, answer_type_probs)))
+def answer_type_loss(
+    labels: Any, answer_type_probs: Any, class_weights: Sequence[float] | None = None
+) -> Any:
+    """Mean cross-entropy of the answer type: labels int [B] (index into ANSWER_TYPES).
+
+    ``class_weights[k]`` multiplies the loss of examples labelled ``k`` (see
+    ``balanced_class_weights``); None weighs every class 1.
+    """
+    losses = -ops.log(_true_class_probability(labels, answer_type_probs))
+    if class_weights is not None:
+        weights = ops.convert_to_tensor(list(class_weights), dtype="float32")
+        losses = losses * ops.take(weights, ops.cast(labels, "int32"))
+    return ops.mean(losses)
+
+
+def balanced_class_weights(labels: Sequence[int], num_classes: int) -> tuple[float, ...]:
+    """Weights ``n / (k * n_c)`` for the ``k`` classes present among ``n`` labels (1.0 for absent
+    ones), so that each class weighs the same in total and the mean weight per example is 1:
+    rare answer types (CJRC has half as many "no" as "yes" answers) are not drowned out."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=num_classes)
+    present = int(np.count_nonzero(counts))
+    return tuple(
+        float(len(labels) / (present * count)) if count else 1.0 for count in counts.tolist()
+    )

@@ -26,11 +26,18 @@ from tqdm import tqdm
 
 from contract.config import ContractConfig
 from contract.encode import Encoder, SpanAlignmentError
-from contract.examples import AnswerType, QAExample
+from contract.examples import ANSWER_TYPES, AnswerType, QAExample
 from contract.words import WordSegmenter
 from model.config import QUESTION_POOLINGS, ModelConfig
-from model.dataset import Batcher, build_vocabularies, encode_examples, training_rows
+from model.dataset import (
+    Batcher,
+    TrainingRow,
+    build_vocabularies,
+    encode_examples,
+    training_rows,
+)
 from model.evaluate import answer_type_summary
+from model.losses import balanced_class_weights
 from model.network import build_model, set_word_vectors
 from model.plots import plot_curves
 from model.predict import KerasPredictor
@@ -128,11 +135,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     g.add_argument("--word-dropout", type=float, default=0.0)
     g.add_argument("--label-all-occurrences", action="store_true")
     g.add_argument("--yes-no-evidence", action="store_true")
+    g.add_argument(
+        "--balance-answer-types",
+        action="store_true",
+        help="weigh the answer-type loss so each type counts the same in total",
+    )
     return p.parse_args(argv)
 
 
 def _rates(text: str) -> tuple[int, ...]:
     return tuple(int(r) for r in text.split(","))
+
+
+def _type_class_weights(rows: list[TrainingRow]) -> tuple[float, ...]:
+    weights = balanced_class_weights([row.answer_type for row in rows], len(ANSWER_TYPES))
+    log.info(
+        "answer-type loss weights: %s",
+        ", ".join(
+            f"{kind.value} {weight:.2f}" for kind, weight in zip(ANSWER_TYPES, weights, strict=True)
+        ),
+    )
+    return weights
 
 
 def load_training_data(paths: list[str], limit: int | None) -> list[QAExample]:
@@ -265,6 +288,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         word_dropout=args.word_dropout,
         ema_decay=args.ema,
         decay_steps=args.epochs * batches_per_epoch if args.lr_schedule == "cosine" else 0,
+        type_class_weights=_type_class_weights(rows) if args.balance_answer_types else None,
     )
     trainer = Trainer(model, settings, args.seed)
     state: dict[str, Any] = {"epoch": 0, "history": [], "best": None, "stale": 0, "seconds": 0.0}

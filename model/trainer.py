@@ -28,6 +28,8 @@ class StepSettings:
     decay_steps: int = 0
     """With ``decay_steps > 0`` the learning rate follows a cosine from ``learning_rate`` down
     to 5% of it over that many updates (then stays there); 0 keeps it constant."""
+    type_class_weights: tuple[float, ...] | None = None
+    """Weights of the answer-type loss per class, in ANSWER_TYPES order (None: all 1)."""
 
 
 class Trainer:
@@ -66,7 +68,9 @@ class Trainer:
                 self.settings.focal_gamma,
                 self.settings.span_weight,
             )
-            type_loss = answer_type_loss(types, out["answer_type_probs"])
+            type_loss = answer_type_loss(
+                types, out["answer_type_probs"], self.settings.type_class_weights
+            )
             loss = self.settings.bio_weight * tag_loss + type_loss
         variables = self.model.trainable_variables
         self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))

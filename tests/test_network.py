@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from model.config import ModelConfig
 from model.layers import padding_mask
-from model.losses import answer_type_loss, bio_loss
+from model.losses import answer_type_loss, balanced_class_weights, bio_loss
 from model.network import WORD_EMBEDDING_LAYER, build_model, set_word_vectors
 
 TINY = ModelConfig(
@@ -251,6 +251,18 @@ def test_answer_type_loss_matches_hand_computation() -> None:
     probs = np.array([[0.7, 0.1, 0.1, 0.1], [0.25, 0.25, 0.4, 0.1]], "float32")
     expected = -(math.log(0.7) + math.log(0.4)) / 2
     assert float(answer_type_loss(np.array([0, 2]), probs)) == pytest.approx(expected, rel=1e-6)
+    weighted = -(0.5 * math.log(0.7) + 3.0 * math.log(0.4)) / 2
+    loss = answer_type_loss(np.array([0, 2]), probs, class_weights=(0.5, 1.0, 3.0, 1.0))
+    assert float(loss) == pytest.approx(weighted, rel=1e-6)
+
+
+def test_balanced_class_weights_give_each_present_class_the_same_total() -> None:
+    labels = [0, 0, 0, 0, 0, 0, 1, 1, 3, 3, 3, 3]  # 6 span, 2 yes, no "no", 4 none
+    weights = balanced_class_weights(labels, 4)
+    assert weights == pytest.approx((12 / (3 * 6), 12 / (3 * 2), 1.0, 12 / (3 * 4)))
+    per_class_total = [weights[k] * labels.count(k) for k in (0, 1, 3)]
+    assert per_class_total == pytest.approx([4.0, 4.0, 4.0])
+    assert sum(weights[k] for k in labels) == pytest.approx(len(labels))
 
 
 def test_model_overfits_eight_fixed_examples() -> None:

@@ -133,3 +133,16 @@ def test_ablation_switches_reach_the_network_and_its_export(data, tmp_path) -> N
     expected = keras_outputs(out, arrays)
     for name in ("bio_probs", "answer_type_probs"):
         np.testing.assert_allclose(served[name].numpy(), expected[name], atol=1e-5)
+
+
+def test_balanced_answer_types_are_logged_and_trained_with(data, tmp_path, caplog) -> None:
+    with caplog.at_level("INFO", logger="model.train"):
+        assert run(data, tmp_path / "run", "--epochs", "1", "--balance-answer-types") == 0
+    lines = [r.getMessage() for r in caplog.records if "answer-type loss weights" in r.message]
+    assert len(lines) == 1
+    weights = dict(
+        (kind, float(weight))
+        for kind, weight in (part.split() for part in lines[0].split(": ")[1].split(", "))
+    )
+    assert set(weights) == {"span", "yes", "no", "none"}
+    assert weights["no"] > weights["span"] and weights["yes"] > weights["span"]
