@@ -18,6 +18,9 @@ class AnswerType(StrEnum):
 ANSWER_TYPES: tuple[AnswerType, ...] = tuple(AnswerType)
 """Order of the model's answer-type output: index i is ANSWER_TYPES[i]."""
 
+YES_NO_TYPES = (AnswerType.YES, AnswerType.NO)
+"""The answer types whose answer is a verdict rather than text in the passage."""
+
 
 @dataclass(frozen=True)
 class AnswerSpan:

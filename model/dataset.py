@@ -23,7 +23,7 @@ from contract.encode import (
     answer_positions,
     window_tags,
 )
-from contract.examples import ANSWER_TYPES, AnswerSpan, AnswerType, QAExample
+from contract.examples import ANSWER_TYPES, YES_NO_TYPES, AnswerSpan, AnswerType, QAExample
 from contract.tensors import (
     PASSAGE_CHARS,
     PASSAGE_MATCH,
@@ -43,8 +43,6 @@ ID_INPUTS = {
     QUESTION_WORDS: "question_word_ids",
 }
 """Contract text input -> the Keras model's id input it feeds."""
-
-_YES_NO = (AnswerType.YES, AnswerType.NO)
 
 
 @dataclass(frozen=True)
@@ -87,7 +85,7 @@ def training_rows(
         spans = answer_positions(enc.passage, answers)
         evidence = (
             evidence_windows(enc)
-            if yes_no_evidence and example.answer_type in _YES_NO
+            if yes_no_evidence and example.answer_type in YES_NO_TYPES
             else range(len(enc.windows))
         )
         for number, window in enumerate(enc.windows):
@@ -125,7 +123,7 @@ def _all_occurrences(example: QAExample) -> tuple[AnswerSpan, ...]:
 def _window_type(example: QAExample, tags: Sequence[int], holds_evidence: bool) -> int:
     if example.answer_type is AnswerType.SPAN:
         kind = AnswerType.SPAN if TAG_B in tags else AnswerType.NONE
-    elif example.answer_type in _YES_NO:
+    elif example.answer_type in YES_NO_TYPES:
         kind = example.answer_type if holds_evidence else AnswerType.NONE
     else:
         kind = example.answer_type

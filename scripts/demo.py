@@ -21,7 +21,7 @@ from pathlib import Path
 
 import requests
 
-from contract.examples import AnswerType, QAExample
+from contract.examples import YES_NO_TYPES, AnswerType, QAExample
 from model.readers import read_examples
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,7 +119,7 @@ def pick_questions(examples: list[QAExample]) -> list[QAExample]:
     wanted = [
         lambda e: e.answer_type is AnswerType.SPAN and len(e.answers) == 1,
         lambda e: e.answer_type is AnswerType.SPAN and len(e.answers) > 1,
-        lambda e: e.answer_type in (AnswerType.YES, AnswerType.NO),
+        lambda e: e.answer_type in YES_NO_TYPES,
         lambda e: e.answer_type is AnswerType.NONE,
     ]
     return [next(e for e in examples if test(e)) for test in wanted]
