@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from contract.decode import decode
+from contract.decode import WindowOutputs, decode
 from contract.encode import Encoder
 from contract.tensors import batch_inputs
 
@@ -56,8 +56,10 @@ def main() -> None:
 
     encode_ms = median_ms(lambda: encoder.encode(QUESTION, PASSAGE), 200)
     tensors_ms = median_ms(lambda: batch_inputs(rows, encoder.config), 200)
-    decode_ms = median_ms(lambda: decode(example, typical, types, top_k=5, min_score=0.0), 200)
-    noisy_ms = median_ms(lambda: decode(example, noisy, types, top_k=5, min_score=0.0), 200)
+    typical_outputs = WindowOutputs(list(typical), list(types))
+    noisy_outputs = WindowOutputs(list(noisy), list(types))
+    decode_ms = median_ms(lambda: decode(example, typical_outputs, top_k=5, min_score=0.0), 200)
+    noisy_ms = median_ms(lambda: decode(example, noisy_outputs, top_k=5, min_score=0.0), 200)
     jieba_ms = median_ms(lambda: encoder.segmenter.words(PASSAGE), 200)
     print(f"passage: {len(PASSAGE)} characters, {len(rows)} window(s)")
     print(f"| encode (normalise + jieba + features + windows) | {encode_ms:.2f} ms |")

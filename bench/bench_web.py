@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 
 from bench import bench_contract
-from contract.decode import decode_rows, window_spans
+from contract.decode import WindowOutputs, decode_rows, window_spans
 from contract.served import ServedContract
-from contract.tensors import ANSWER_TYPE_PROBS, BIO_PROBS, batch_inputs, window_rows
+from contract.tensors import BIO_PROBS, batch_inputs, window_rows
 from web.backends import Backend
 from web.backends.rest_backend import RestBackend
 from web.http_pool import KeepAlivePool
@@ -136,11 +136,12 @@ class InProcess:
 
     def decode_latency(self, count: int) -> dict[str, float]:
         config = self.contract.config
-        bio, types = list(self.outputs[BIO_PROBS]), list(self.outputs[ANSWER_TYPE_PROBS])
+        outputs = WindowOutputs()
+        outputs.add(self.outputs)
         return percentiles(
             timed(
                 lambda: decode_rows(
-                    self.encoded, bio, types, top_k=config.top_k, min_score=config.min_score
+                    self.encoded, outputs, top_k=config.top_k, min_score=config.min_score
                 ),
                 count,
             )

@@ -25,10 +25,16 @@ import numpy as np
 
 from client.errors import ClientError
 from client.results import Extraction, ModelMetadata, ModelVersion, Query, VersionStatus, as_queries
-from contract.decode import decode
+from contract.decode import WindowOutputs, decode
 from contract.encode import EncodedExample, Encoder
 from contract.served import ServedContract
-from contract.tensors import ANSWER_TYPE_PROBS, BIO_PROBS, batch_inputs, window_rows
+from contract.tensors import (
+    ANSWER_TYPE_PROBS,
+    BIO_PROBS,
+    BOUNDARY_PROBS,
+    batch_inputs,
+    window_rows,
+)
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +209,7 @@ class ServingClient:
         self, pinned: PinnedVersion, queries: Sequence[Query], encoded: Sequence[EncodedExample]
     ) -> list[Extraction]:
         """Each query decoded from its own windows, with its own ``top_k``/``min_score``."""
-        bio_rows, type_rows = self._predict_rows(pinned, encoded)
+        outputs = self._predict_rows(pinned, encoded)
         config = pinned.contract.config
         extractions = []
         row = 0
@@ -212,8 +218,7 @@ class ServingClient:
             min_score, fallback_min_score = config.thresholds(query.min_score)
             prediction = decode(
                 example,
-                bio_rows[row : row + count],
-                type_rows[row : row + count],
+                outputs.rows(row, count),
                 top_k=config.top_k if query.top_k is None else query.top_k,
                 min_score=min_score,
                 fallback_min_score=fallback_min_score,
@@ -224,11 +229,10 @@ class ServingClient:
 
     def _predict_rows(
         self, pinned: PinnedVersion, encoded: Sequence[EncodedExample]
-    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """BIO and answer-type probabilities of every window row, in row order."""
+    ) -> WindowOutputs:
+        """The model's outputs for every window row, in row order."""
         rows = window_rows(encoded)
-        bio_rows: list[np.ndarray] = []
-        type_rows: list[np.ndarray] = []
+        collected = WindowOutputs()
         for first in range(0, len(rows), self.batch_rows):
             chunk = rows[first : first + self.batch_rows]
             outputs = self._transport.predict(
@@ -237,16 +241,16 @@ class ServingClient:
                 PREDICT_SIGNATURE,
                 batch_inputs(chunk, pinned.contract.config),
             )
-            bio, types = outputs.get(BIO_PROBS), outputs.get(ANSWER_TYPE_PROBS)
-            if bio is None or types is None or len(bio) != len(chunk) or len(types) != len(chunk):
+            optional = [BOUNDARY_PROBS] if BOUNDARY_PROBS in outputs else []
+            expected = [BIO_PROBS, ANSWER_TYPE_PROBS, *optional]
+            if any(len(outputs.get(name, ())) != len(chunk) for name in expected):
                 raise ClientError(
                     f"{self.where} sent an unexpected predict answer: expected {BIO_PROBS} and "
                     f"{ANSWER_TYPE_PROBS} for {len(chunk)} rows, got "
                     f"{ {name: list(np.shape(value)) for name, value in outputs.items()} }"
                 )
-            bio_rows.extend(bio)
-            type_rows.extend(types)
-        return bio_rows, type_rows
+            collected.add(outputs)
+        return collected
 
     def close(self) -> None:
         self._transport.close()

@@ -5,6 +5,13 @@ position outside any span) and continues over the following positions whose most
 tag is I. Its score is the geometric mean of the winning tag probabilities over its
 positions, so it reads as a per-character confidence in [0, 1] whatever the span length.
 
+Boundaries: a model trained with a boundary head also outputs, per window, where an answer
+ends (a distribution over positions). The tags find a span; its end is then placed at the
+position the head finds likeliest among the span's own positions. Tags trained with a heavy
+weight on answer positions tend to run on past an answer's end; the head, which is trained to
+point at one position, corrects that without changing which spans are found (on CJRC dev, +10
+EM; docs/BENCHMARKS.md).
+
 Across windows, candidates are ranked by score; a candidate overlapping a better one (the same
 answer seen from another window, or a rival reading) is dropped. Then ``min_score`` and
 ``top_k`` apply, and answers are returned best first.
@@ -23,13 +30,17 @@ the only answer must be.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from contract.encode import TAG_B, TAG_I, TAG_O, EncodedExample
 from contract.examples import ANSWER_TYPES, AnswerType
+from contract.tensors import ANSWER_TYPE_PROBS, BIO_PROBS, BOUNDARY_PROBS
+
+BOUNDARY_END = 1
+"""Channel of the boundary output that holds where answers end (channel 0: where they start)."""
 
 
 @dataclass(frozen=True)
@@ -59,20 +70,57 @@ class Prediction:
         }
 
 
-def window_spans(bio_probs: np.ndarray) -> list[tuple[int, int, float]]:
-    """Spans (first, last_exclusive, score) in one window's [n, 3] BIO probabilities."""
+@dataclass
+class WindowOutputs:
+    """The model's outputs for window rows, in the order of ``window_rows``: per row a [n, 3]
+    BIO and a [4] answer-type array, and a [n, 2] boundary array from models that have one."""
+
+    bio: list[np.ndarray] = field(default_factory=list)
+    types: list[np.ndarray] = field(default_factory=list)
+    boundary: list[np.ndarray] | None = None
+
+    def add(self, named: Mapping[str, np.ndarray]) -> None:
+        """Appends the rows of one predict call's named outputs."""
+        self.bio.extend(named[BIO_PROBS])
+        self.types.extend(named[ANSWER_TYPE_PROBS])
+        if BOUNDARY_PROBS in named:
+            self.boundary = [*(self.boundary or []), *named[BOUNDARY_PROBS]]
+
+    def rows(self, first: int, count: int) -> WindowOutputs:
+        """The outputs of rows ``first`` to ``first + count`` (one example's windows)."""
+        last = first + count
+        boundary = None if self.boundary is None else self.boundary[first:last]
+        return WindowOutputs(self.bio[first:last], self.types[first:last], boundary)
+
+    def __len__(self) -> int:
+        return len(self.bio)
+
+
+def window_spans(
+    bio_probs: np.ndarray, boundary_probs: np.ndarray | None = None
+) -> list[tuple[int, int, float]]:
+    """Spans (first, last_exclusive, score) in one window's [n, 3] BIO probabilities, each end
+    placed by the window's [n, 2] boundary probabilities when given."""
     tags = bio_probs.argmax(axis=-1).tolist()
-    best = np.log(np.maximum(bio_probs.max(axis=-1), 1e-30)).tolist()
+    best = np.log(np.maximum(bio_probs.max(axis=-1), 1e-30))
     spans = []
     first = -1
     for position, tag in enumerate([*tags, 0]):
         if first >= 0 and tag != TAG_I:
-            length = position - first
-            spans.append((first, position, float(np.exp(sum(best[first:position]) / length))))
+            last = placed_end(first, position, boundary_probs)
+            spans.append((first, last, float(np.exp(best[first:last].mean()))))
             first = -1
         if tag == TAG_B or (tag == TAG_I and first < 0):
             first = position
     return spans
+
+
+def placed_end(first: int, last: int, boundary_probs: np.ndarray | None) -> int:
+    """The exclusive end of span [first, last) moved to where the boundary head most expects
+    an answer to end within it (``last`` unchanged without a boundary head)."""
+    if boundary_probs is None:
+        return last
+    return first + 1 + int(np.argmax(boundary_probs[first:last, BOUNDARY_END]))
 
 
 def most_probable_span(bio_probs: np.ndarray) -> tuple[int, int, float, float]:
@@ -91,8 +139,15 @@ def most_probable_span(bio_probs: np.ndarray) -> tuple[int, int, float, float]:
     ratio_by_end = inside[1:] + np.maximum.accumulate(start_value)  # span ending before e + 1
     last = int(ratio_by_end.argmax()) + 1
     first = int(start_value[:last].argmax())
-    span_logs = np.concatenate([[logs[first, TAG_B]], logs[first + 1 : last, TAG_I]])
-    return first, last, float(ratio_by_end[last - 1]), float(np.exp(span_logs.mean()))
+    return first, last, float(ratio_by_end[last - 1]), _tagging_score(logs, first, last)
+
+
+def _tagging_score(logs: np.ndarray, first: int, last: int) -> float:
+    """Geometric mean of the probabilities of the tagging B I ... I over span [first, last),
+    from a window's [n, 3] log BIO probabilities."""
+    return float(
+        np.exp(np.concatenate([[logs[first, TAG_B]], logs[first + 1 : last, TAG_I]]).mean())
+    )
 
 
 _WINDOW_REDUCERS = {
@@ -113,34 +168,36 @@ def combine_type_probs(per_window: np.ndarray) -> np.ndarray:
 
 def decode(
     example: EncodedExample,
-    bio_probs: Sequence[np.ndarray],
-    type_probs: Sequence[np.ndarray],
+    outputs: WindowOutputs,
     *,
     top_k: int,
     min_score: float,
     fallback_min_score: float | None = None,
 ) -> Prediction:
-    """Answers for one encoded example from its windows' outputs (padding rows allowed)."""
-    if len(bio_probs) != len(example.windows) or len(type_probs) != len(example.windows):
+    """Answers for one encoded example from its windows' outputs (padding positions allowed)."""
+    counts = {len(outputs.bio), len(outputs.types), len(outputs.boundary or outputs.bio)}
+    if counts != {len(example.windows)}:
         raise ValueError(
             f"expected outputs for {len(example.windows)} windows, got "
-            f"{len(bio_probs)} BIO and {len(type_probs)} answer-type rows"
+            f"{len(outputs.bio)} BIO and {len(outputs.types)} answer-type rows"
+            + ("" if outputs.boundary is None else f" and {len(outputs.boundary)} boundary rows")
         )
     passage = example.passage
     candidates: list[Answer] = []
-    for window, probs in zip(example.windows, bio_probs, strict=True):
-        for first, last, score in window_spans(np.asarray(probs)[: len(window.chars)]):
+    for index, window in enumerate(example.windows):
+        bio, boundary = _window_arrays(outputs, index, len(window.chars))
+        for first, last, score in window_spans(bio, boundary):
             start, end = passage.original_span(window.first + first, window.first + last)
             candidates.append(Answer(passage.original[start:end], start, end, score))
     answers = _best_disjoint(candidates, top_k, min_score)
 
-    combined = combine_type_probs(np.asarray(type_probs, dtype=np.float64))
+    combined = combine_type_probs(np.asarray(outputs.types, dtype=np.float64))
     answer_type = ANSWER_TYPES[int(combined.argmax())]
     if answer_type is not AnswerType.SPAN:
         answers = []
     elif not answers:
         if fallback_min_score is not None:
-            answers = _most_probable_answer(example, bio_probs, fallback_min_score)
+            answers = _most_probable_answer(example, outputs, fallback_min_score)
         if not answers:
             answer_type = AnswerType.NONE
     return Prediction(
@@ -150,15 +207,30 @@ def decode(
     )
 
 
+def _window_arrays(
+    outputs: WindowOutputs, index: int, length: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Window ``index``'s BIO and boundary arrays cut to its ``length`` real positions."""
+    bio = np.asarray(outputs.bio[index])[:length]
+    if outputs.boundary is None:
+        return bio, None
+    return bio, np.asarray(outputs.boundary[index])[:length]
+
+
 def _most_probable_answer(
-    example: EncodedExample, bio_probs: Sequence[np.ndarray], min_score: float
+    example: EncodedExample, outputs: WindowOutputs, min_score: float
 ) -> list[Answer]:
-    """The most probable single span over all windows, at original offsets, if it scores at
-    least ``min_score`` ([] if not, or for a passage without characters)."""
+    """The most probable single span over all windows (its end placed by the boundary head,
+    if any), at original offsets, if it scores at least ``min_score`` ([] if not, or for a
+    passage without characters)."""
     per_window = []
-    for window, probs in zip(example.windows, bio_probs, strict=True):
+    for index, window in enumerate(example.windows):
         if window.chars:
-            first, last, ratio, score = most_probable_span(np.asarray(probs)[: len(window.chars)])
+            bio, boundary = _window_arrays(outputs, index, len(window.chars))
+            first, last, ratio, score = most_probable_span(bio)
+            if boundary is not None:
+                last = placed_end(first, last, boundary)
+                score = _tagging_score(np.log(np.maximum(bio, 1e-30)), first, last)
             per_window.append((ratio, window.first + first, window.first + last, score))
     if not per_window:
         return []
@@ -183,8 +255,7 @@ def _best_disjoint(candidates: list[Answer], top_k: int, min_score: float) -> li
 
 def decode_rows(
     encoded: Sequence[EncodedExample],
-    bio_probs: Sequence[np.ndarray],
-    type_probs: Sequence[np.ndarray],
+    outputs: WindowOutputs,
     *,
     top_k: int,
     min_score: float,
@@ -198,16 +269,15 @@ def decode_rows(
         predictions.append(
             decode(
                 example,
-                bio_probs[row : row + count],
-                type_probs[row : row + count],
+                outputs.rows(row, count),
                 top_k=top_k,
                 min_score=min_score,
                 fallback_min_score=fallback_min_score,
             )
         )
         row += count
-    if row != len(bio_probs):
-        raise ValueError(f"{len(bio_probs)} output rows for {row} windows")
+    if row != len(outputs):
+        raise ValueError(f"{len(outputs)} output rows for {row} windows")
     return predictions
 
 

@@ -29,7 +29,9 @@ INPUT_NAMES = (*TEXT_INPUTS, PASSAGE_MATCH, PASSAGE_LENGTH, QUESTION_LENGTH)
 
 BIO_PROBS = "bio_probs"
 ANSWER_TYPE_PROBS = "answer_type_probs"
+BOUNDARY_PROBS = "boundary_probs"
 OUTPUT_NAMES = (BIO_PROBS, ANSWER_TYPE_PROBS)
+"""Every model version has these; models trained with a boundary head add ``BOUNDARY_PROBS``."""
 
 Row = tuple[EncodedQuestion, PassageWindow]
 

@@ -19,8 +19,8 @@ import keras
 import tensorflow as tf
 
 from contract.tensors import (
-    ANSWER_TYPE_PROBS,
-    BIO_PROBS,
+    BOUNDARY_PROBS,
+    OUTPUT_NAMES,
     PASSAGE_CHARS,
     PASSAGE_LENGTH,
     PASSAGE_MATCH,
@@ -129,10 +129,8 @@ class QAServingModule(tf.Module):
         for name in QUESTION_ID_INPUTS:
             network_inputs[name] = tf.where(in_question, inputs[name], PAD_ID)
         out = self._run(network_inputs)
-        return {
-            BIO_PROBS: tf.identity(out[BIO_PROBS], name=BIO_PROBS),
-            ANSWER_TYPE_PROBS: tf.identity(out[ANSWER_TYPE_PROBS], name=ANSWER_TYPE_PROBS),
-        }
+        names = [*OUTPUT_NAMES, *([BOUNDARY_PROBS] if BOUNDARY_PROBS in out else [])]
+        return {name: tf.identity(out[name], name=name) for name in names}
 
     def _contract(self, query: tf.Tensor) -> dict[str, tf.Tensor]:
         """The preprocessing contract of this version, so a client that reaches only the

@@ -23,6 +23,8 @@ class ModelConfig:
     ``question_match=False`` leaves the ``passage_match`` input unused (it stays in the
     signature, so the contract does not change) and ``question_pooling`` picks how the question
     is summarised for the answer-type head: both exist to measure what they contribute.
+    ``boundary_head`` adds a start/end pointer head (``boundary_probs``) trained beside the BIO
+    tags, which the decoder uses to place the ends of the spans the tags find.
     ``word_dim`` must equal the size of the word2vec vectors loaded into the word embedding.
     """
 
@@ -40,6 +42,7 @@ class ModelConfig:
     condition_on_question: bool = False
     question_match: bool = True
     question_pooling: str = "attention"
+    boundary_head: bool = False
     max_passage_len: int = 512
     max_question_len: int = 64
 

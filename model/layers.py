@@ -310,3 +310,17 @@ class MaskedTagSoftmax(keras.layers.Layer):
 
     def compute_output_shape(self, logits_shape: tuple, sequence_mask_shape: tuple) -> tuple:
         return tuple(logits_shape)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class PositionSoftmax(keras.layers.Layer):
+    """Softmax over the real positions of each channel of logits [B, L, C]: one distribution
+    over the sequence per channel (e.g. where an answer starts, where it ends); padding gets 0.
+    """
+
+    def call(self, logits: Any, sequence_mask: Any) -> Any:
+        mask = ops.expand_dims(ops.cast(sequence_mask, logits.dtype), -1)
+        return masked_softmax(logits, mask, axis=1) * mask
+
+    def compute_output_shape(self, logits_shape: tuple, sequence_mask_shape: tuple) -> tuple:
+        return tuple(logits_shape)

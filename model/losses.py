@@ -48,6 +48,40 @@ def bio_loss(
     return ops.sum(losses * weights) / ops.maximum(ops.sum(mask), 1.0)
 
 
+def boundary_targets(labels: Any) -> tuple[Any, Any]:
+    """Float [B, P] indicators of where answers start and end, read off BIO labels: a span
+    starts at B (or at an I with nothing before it, cut by the window's edge) and ends at its
+    last B/I position."""
+    labels = ops.cast(labels, "int32")
+    inside = ops.cast(labels > 0, "float32")
+    is_i = ops.cast(ops.equal(labels, 2), "float32")
+    before = ops.pad(inside[:, :-1], [[0, 0], [1, 0]])
+    after_i = ops.pad(is_i[:, 1:], [[0, 0], [0, 1]])
+    starts = ops.cast(ops.equal(labels, 1), "float32") + is_i * (1.0 - before)
+    ends = inside * (1.0 - after_i)
+    return starts, ends
+
+
+def boundary_loss(labels: Any, boundary_probs: Any) -> Any:
+    """Pointer loss of the boundary head, over the windows that hold an answer.
+
+    ``boundary_probs`` [B, P, 2] are distributions over positions (channel 0: start, 1: end);
+    each is scored by the negative log of the probability it gives to all gold starts (ends)
+    together, so a window with several answers is not penalised for splitting its mass.
+    Windows without an answer add nothing: whether there is one is the tags' and the
+    answer-type head's job.
+    """
+    starts, ends = boundary_targets(labels)
+    probs = ops.cast(boundary_probs, "float32")
+    gold_start = ops.sum(probs[..., 0] * starts, axis=-1)
+    gold_end = ops.sum(probs[..., 1] * ends, axis=-1)
+    has_answer = ops.cast(ops.sum(starts, axis=-1) > 0, "float32")
+    losses = -ops.log(ops.clip(gold_start, PROBABILITY_FLOOR, 1.0)) - ops.log(
+        ops.clip(gold_end, PROBABILITY_FLOOR, 1.0)
+    )
+    return ops.sum(losses * has_answer) / ops.maximum(ops.sum(has_answer), 1.0)
+
+
 def answer_type_loss(
     labels: Any, answer_type_probs: Any, class_weights: Sequence[float] | None = None
 ) -> Any:

@@ -11,6 +11,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from contract.tensors import BOUNDARY_PROBS
 from model.config import ModelConfig
 from model.layers import (
     AttentionPooling,
@@ -20,6 +21,7 @@ from model.layers import (
     MaskedMaxPooling,
     MaskedTagSoftmax,
     PositionEmbedding,
+    PositionSoftmax,
     SequenceMask,
 )
 
@@ -48,7 +50,8 @@ def _dgcnn_stack(
 
 
 def build_model(config: ModelConfig) -> keras.Model:
-    """The network with named dict inputs and dict outputs (``bio_probs``, ``answer_type_probs``).
+    """The network with named dict inputs and dict outputs (``bio_probs``, ``answer_type_probs``,
+    and ``boundary_probs`` with ``config.boundary_head``).
 
     Lengths are dynamic; a passage may be at most ``max_passage_len`` characters and a
     question at most ``max_question_len``.
@@ -126,6 +129,12 @@ def build_model(config: ModelConfig) -> keras.Model:
         NUM_ANSWER_TYPES, activation="softmax", dtype="float32", name="answer_type_probs"
     )(summary)
 
+    outputs = {"bio_probs": bio_probs, "answer_type_probs": answer_type_probs}
+    if config.boundary_head:
+        boundary_logits = keras.layers.Dense(2, dtype="float32", name="boundary_logits")(modeled)
+        outputs[BOUNDARY_PROBS] = PositionSoftmax(dtype="float32", name=BOUNDARY_PROBS)(
+            boundary_logits, sequence_mask=passage_mask
+        )
     model = keras.Model(
         inputs={
             "passage_char_ids": passage_char_ids,
@@ -134,7 +143,7 @@ def build_model(config: ModelConfig) -> keras.Model:
             "question_word_ids": question_word_ids,
             "passage_match": passage_match,
         },
-        outputs={"bio_probs": bio_probs, "answer_type_probs": answer_type_probs},
+        outputs=outputs,
         name="rcqa_dgcnn_bidaf",
     )
     logger.info(

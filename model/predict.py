@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import tensorflow as tf
 
 from contract.config import ContractConfig
-from contract.decode import Prediction, decode_rows
+from contract.decode import Prediction, WindowOutputs, decode_rows
 from contract.encode import EncodedExample
-from contract.tensors import ANSWER_TYPE_PROBS, BIO_PROBS, batch_inputs, window_rows
+from contract.tensors import batch_inputs, window_rows
 from contract.vocab import Vocabulary
 from model.dataset import id_inputs
 from model.network import build_model
@@ -46,19 +45,15 @@ class KerasPredictor:
         model.load_weights(run_dir / BEST_WEIGHTS)
         return cls(model, config.contract, char_vocab, word_vocab, batch_size)
 
-    def outputs(
-        self, encoded: Sequence[EncodedExample]
-    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """BIO and answer-type probabilities for every window row of ``encoded``, in order."""
+    def outputs(self, encoded: Sequence[EncodedExample]) -> WindowOutputs:
+        """The model's outputs for every window row of ``encoded``, in order."""
         rows = window_rows(encoded)
-        bio: list[np.ndarray] = []
-        types: list[np.ndarray] = []
+        outputs = WindowOutputs()
         for begin in range(0, len(rows), self.batch_size):
             arrays = batch_inputs(rows[begin : begin + self.batch_size], self.contract)
             out = self._forward(id_inputs(arrays, self.char_vocab, self.word_vocab))
-            bio.extend(out[BIO_PROBS].numpy())
-            types.extend(out[ANSWER_TYPE_PROBS].numpy())
-        return bio, types
+            outputs.add({name: value.numpy() for name, value in out.items()})
+        return outputs
 
     def predict(
         self,
@@ -67,12 +62,10 @@ class KerasPredictor:
         min_score: float | None = None,
     ) -> list[Prediction]:
         """Decoded with the contract's thresholds, or ``min_score`` as a strict cut."""
-        bio, types = self.outputs(encoded)
         min_score, fallback_min_score = self.contract.thresholds(min_score)
         return decode_rows(
             encoded,
-            bio,
-            types,
+            self.outputs(encoded),
             top_k=self.contract.top_k if top_k is None else top_k,
             min_score=min_score,
             fallback_min_score=fallback_min_score,

@@ -14,9 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from contract.decode import Prediction, decode_rows, scoring_answer
+from contract.decode import Prediction, WindowOutputs, decode_rows, scoring_answer
 from contract.encode import EncodedExample
 from contract.examples import AnswerType, QAExample
 from model.evaluate import evaluate
@@ -51,29 +49,28 @@ class DevChoice:
 def score_dev(
     examples: Sequence[QAExample],
     encoded: Sequence[EncodedExample],
-    outputs: tuple[Sequence[np.ndarray], Sequence[np.ndarray]],
+    outputs: WindowOutputs,
     *,
     top_k: int,
     metric: str,
     thresholds: Sequence[Thresholds],
 ) -> DevChoice:
     """The pair among ``thresholds`` with the highest dev F1; on ties the lowest ``min_score``
-    and then the most cautious fallback. ``outputs`` are the BIO and answer-type rows of
-    ``encoded``. Each ``min_score`` is decoded twice (no fallback, fallback floor 0); every
-    other floor only filters the second decoding's fallback answers."""
+    and then the most cautious fallback. ``outputs`` are the window rows of ``encoded``. Each
+    ``min_score`` is decoded twice (no fallback, fallback floor 0); every other floor only
+    filters the second decoding's fallback answers."""
     if not thresholds:
         raise ValueError("no thresholds to try")
     multi_answer = any(len(reference) > 1 for e in examples for reference in e.references)
-    bio, types = outputs
     floors_by_min_score: dict[float, list[float | None]] = defaultdict(list)
     for min_score, floor in thresholds:
         floors_by_min_score[min_score].append(floor)
 
     choices = []
     for min_score, floors in floors_by_min_score.items():
-        strict = decode_rows(encoded, bio, types, top_k=top_k, min_score=min_score)
+        strict = decode_rows(encoded, outputs, top_k=top_k, min_score=min_score)
         lenient = decode_rows(
-            encoded, bio, types, top_k=top_k, min_score=min_score, fallback_min_score=0.0
+            encoded, outputs, top_k=top_k, min_score=min_score, fallback_min_score=0.0
         )
         for floor in floors:
             predictions = [

@@ -132,6 +132,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     g.add_argument(
         "--span-weight", type=float, default=1.0, help="weight of B/I positions in the BIO loss"
     )
+    g.add_argument(
+        "--boundary-weight",
+        type=float,
+        default=1.0,
+        help="loss weight of the start/end pointer head that places span ends; 0 = no head",
+    )
     g.add_argument("--word-dropout", type=float, default=0.0)
     g.add_argument("--label-all-occurrences", action="store_true")
     g.add_argument("--yes-no-evidence", action="store_true")
@@ -268,6 +274,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             condition_on_question=args.condition_on_question,
             question_match=args.question_match,
             question_pooling=args.question_pooling,
+            boundary_head=args.boundary_weight > 0,
             max_passage_len=contract.window_len,
             max_question_len=contract.max_question_len,
         )
@@ -289,6 +296,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         ema_decay=args.ema,
         decay_steps=args.epochs * batches_per_epoch if args.lr_schedule == "cosine" else 0,
         type_class_weights=_type_class_weights(rows) if args.balance_answer_types else None,
+        boundary_weight=args.boundary_weight,
     )
     trainer = Trainer(model, settings, args.seed)
     state: dict[str, Any] = {"epoch": 0, "history": [], "best": None, "stale": 0, "seconds": 0.0}

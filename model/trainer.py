@@ -10,9 +10,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from contract.tensors import BOUNDARY_PROBS
 from contract.vocab import PAD_ID, UNKNOWN_ID
 from model.dataset import Batch
-from model.losses import answer_type_loss, bio_loss
+from model.losses import answer_type_loss, bio_loss, boundary_loss
 from model.run_dir import write_json
 
 
@@ -30,12 +31,19 @@ class StepSettings:
     to 5% of it over that many updates (then stays there); 0 keeps it constant."""
     type_class_weights: tuple[float, ...] | None = None
     """Weights of the answer-type loss per class, in ANSWER_TYPES order (None: all 1)."""
+    boundary_weight: float = 0.0
+    """Weight of the boundary head's pointer loss (the model must have the head when > 0)."""
 
 
 class Trainer:
     """Owns the model's optimiser and EMA shadow weights; one compiled step per batch."""
 
     def __init__(self, model: keras.Model, settings: StepSettings, seed: int) -> None:
+        if settings.boundary_weight > 0 and BOUNDARY_PROBS not in model.output:
+            raise ValueError(
+                "a boundary loss weight needs a model with the boundary head "
+                "(ModelConfig.boundary_head)"
+            )
         self.model = model
         self.settings = settings
         rate = settings.learning_rate
@@ -72,6 +80,8 @@ class Trainer:
                 types, out["answer_type_probs"], self.settings.type_class_weights
             )
             loss = self.settings.bio_weight * tag_loss + type_loss
+            if self.settings.boundary_weight > 0:
+                loss += self.settings.boundary_weight * boundary_loss(tags, out[BOUNDARY_PROBS])
         variables = self.model.trainable_variables
         self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
         self.updates.assign_add(1)

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import grpc
 
-from contract.decode import Prediction, decode_rows
+from contract.decode import Prediction, WindowOutputs, decode_rows
 from contract.served import ServedContract
-from contract.tensors import ANSWER_TYPE_PROBS, BIO_PROBS, batch_inputs, window_rows
+from contract.tensors import batch_inputs, window_rows
 
 
 class SavedModelReference:
@@ -41,19 +41,17 @@ class SavedModelReference:
         them (a row's floats depend slightly on the batch it is computed in)."""
         encoded = [self.encoder.encode(question, passage)]
         rows = window_rows(encoded)
-        bio_rows, type_rows = [], []
+        outputs = WindowOutputs()
         for first in range(0, len(rows), batch_rows):
             inputs = batch_inputs(rows[first : first + batch_rows], self.contract.config)
-            outputs = self._signature(
+            named = self._signature(
                 **{name: self._tf.constant(array) for name, array in inputs.items()}
             )
-            bio_rows.extend(outputs[BIO_PROBS].numpy())
-            type_rows.extend(outputs[ANSWER_TYPE_PROBS].numpy())
+            outputs.add({name: value.numpy() for name, value in named.items()})
         config = self.contract.config
         (prediction,) = decode_rows(
             encoded,
-            bio_rows,
-            type_rows,
+            outputs,
             top_k=config.top_k,
             min_score=config.min_score if min_score is None else min_score,
         )

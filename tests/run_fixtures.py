@@ -55,6 +55,7 @@ def make_untrained_run(
         word_vocab_size=len(word_vocab),
         max_passage_len=contract.window_len,
         max_question_len=contract.max_question_len,
+        boundary_head=True,
         **(sizes if small else {}),
     )
     RunConfig(model_config, contract, {"user_dict": None}).save(run_dir)

@@ -71,7 +71,7 @@ def test_tuning_picks_the_grid_pair_with_the_best_f1(data, run) -> None:
     for min_score, floor in threshold_grid():
         predictions = decode_rows(
             encoded,
-            *outputs,
+            outputs,
             top_k=predictor.contract.top_k,
             min_score=min_score,
             fallback_min_score=floor,

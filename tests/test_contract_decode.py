@@ -6,9 +6,16 @@ import numpy as np
 import pytest
 
 from contract.config import ContractConfig
-from contract.decode import combine_type_probs, decode, most_probable_span, window_spans
+from contract.decode import (
+    WindowOutputs,
+    combine_type_probs,
+    decode,
+    most_probable_span,
+    window_spans,
+)
 from contract.encode import Encoder, answer_positions, window_tags
 from contract.examples import AnswerSpan, AnswerType
+from contract.tensors import ANSWER_TYPE_PROBS, BIO_PROBS, BOUNDARY_PROBS
 
 SPAN_TYPE = np.array([0.97, 0.01, 0.01, 0.01])
 
@@ -34,7 +41,9 @@ def test_several_spans_decode_to_exact_original_offsets() -> None:
     answers = [AnswerSpan("Ｚｈａｎｇ Ｓａｎ", 4), AnswerSpan("李四😀", passage.index("李四"))]
     example = Encoder().encode("被告人有哪些？", passage)
     tags = [window_tags(w, answer_positions(example.passage, answers)) for w in example.windows]
-    prediction = decode(example, [probs(t) for t in tags], [SPAN_TYPE], top_k=5, min_score=0.5)
+    prediction = decode(
+        example, WindowOutputs([probs(t) for t in tags], [SPAN_TYPE]), top_k=5, min_score=0.5
+    )
     assert prediction.answer_type is AnswerType.SPAN
     found = sorted((a.start, a.end, a.text) for a in prediction.answers)
     assert found == sorted((a.start, a.end, a.text) for a in answers)
@@ -50,7 +59,7 @@ def test_spans_seen_in_overlapping_windows_are_merged() -> None:
     tags = [window_tags(w, [span]) for w in example.windows]
     assert sum(1 in t for t in tags) == 2  # both windows hold the answer
     bio = [probs(t, 0.8 + 0.1 * i) for i, t in enumerate(tags)]
-    prediction = decode(example, bio, [SPAN_TYPE] * 2, top_k=5, min_score=0.0)
+    prediction = decode(example, WindowOutputs(bio, [SPAN_TYPE] * 2), top_k=5, min_score=0.0)
     assert [(a.text, a.start) for a in prediction.answers] == [("张三", 10)]
     assert prediction.answers[0].score == pytest.approx(0.9)
 
@@ -59,11 +68,11 @@ def test_overlapping_rivals_keep_the_best_and_top_k_and_threshold_apply() -> Non
     example = Encoder().encode("谁？", "甲乙丙丁戊己庚辛")
     bio = probs([1, 2, 2, 0, 1, 0, 1, 0])
     bio[4] = [0.3, 0.6, 0.1]
-    prediction = decode(example, [bio], [SPAN_TYPE], top_k=2, min_score=0.0)
+    prediction = decode(example, WindowOutputs([bio], [SPAN_TYPE]), top_k=2, min_score=0.0)
     assert [a.text for a in prediction.answers] == ["甲乙丙", "庚"]
-    prediction = decode(example, [bio], [SPAN_TYPE], top_k=5, min_score=0.7)
+    prediction = decode(example, WindowOutputs([bio], [SPAN_TYPE]), top_k=5, min_score=0.7)
     assert [a.text for a in prediction.answers] == ["甲乙丙", "庚"]
-    prediction = decode(example, [bio], [SPAN_TYPE], top_k=5, min_score=0.5)
+    prediction = decode(example, WindowOutputs([bio], [SPAN_TYPE]), top_k=5, min_score=0.5)
     assert [a.text for a in prediction.answers] == ["甲乙丙", "庚", "戊"]
 
 
@@ -77,7 +86,9 @@ def test_overlapping_rivals_keep_the_best_and_top_k_and_threshold_apply() -> Non
 )
 def test_non_span_types_return_no_answers(type_probs: list[float], expected) -> None:
     example = Encoder().encode("是否？", "甲乙丙")
-    prediction = decode(example, [probs([1, 2, 0])], [np.array(type_probs)], top_k=5, min_score=0)
+    prediction = decode(
+        example, WindowOutputs([probs([1, 2, 0])], [np.array(type_probs)]), top_k=5, min_score=0
+    )
     assert prediction.answer_type is expected
     assert prediction.answers == ()
     assert prediction.type_probs[expected.value] == pytest.approx(0.8)
@@ -85,7 +96,9 @@ def test_non_span_types_return_no_answers(type_probs: list[float], expected) -> 
 
 def test_span_type_without_confident_spans_is_none_without_a_fallback() -> None:
     example = Encoder().encode("谁？", "甲乙丙")
-    prediction = decode(example, [probs([1, 2, 0], 0.4)], [SPAN_TYPE], top_k=5, min_score=0.5)
+    prediction = decode(
+        example, WindowOutputs([probs([1, 2, 0], 0.4)], [SPAN_TYPE]), top_k=5, min_score=0.5
+    )
     assert prediction.answer_type is AnswerType.NONE
     assert prediction.answers == ()
 
@@ -96,7 +109,13 @@ def test_the_fallback_gives_the_most_probable_span_above_its_floor() -> None:
     bio[0] = [0.5, 0.4, 0.1]  # a B nearly as likely as O, but it would lower the ratio
 
     def decoded(floor: float):
-        return decode(example, [bio], [SPAN_TYPE], top_k=5, min_score=0.5, fallback_min_score=floor)
+        return decode(
+            example,
+            WindowOutputs([bio], [SPAN_TYPE]),
+            top_k=5,
+            min_score=0.5,
+            fallback_min_score=floor,
+        )
 
     prediction = decoded(0.4)
     assert prediction.answer_type is AnswerType.SPAN
@@ -124,9 +143,8 @@ def test_most_probable_span_maximises_the_likelihood_ratio_against_all_o() -> No
 
 def test_a_passage_without_characters_is_none() -> None:
     example = Encoder().encode("谁？", "   ")
-    prediction = decode(
-        example, [np.zeros((0, 3))], [SPAN_TYPE], top_k=5, min_score=0.5, fallback_min_score=0.0
-    )
+    outputs = WindowOutputs([np.zeros((0, 3))], [SPAN_TYPE])
+    prediction = decode(example, outputs, top_k=5, min_score=0.5, fallback_min_score=0.0)
     assert prediction.answer_type is AnswerType.NONE
     assert prediction.answers == ()
 
@@ -140,11 +158,62 @@ def test_window_type_probabilities_combine_max_mean_min() -> None:
 def test_decode_checks_the_number_of_windows() -> None:
     example = Encoder().encode("谁？", "甲乙丙")
     with pytest.raises(ValueError, match="expected outputs for 1 windows, got 2 BIO"):
-        decode(example, [probs([0, 0, 0])] * 2, [SPAN_TYPE], top_k=1, min_score=0)
+        decode(example, WindowOutputs([probs([0, 0, 0])] * 2, [SPAN_TYPE]), top_k=1, min_score=0)
 
 
 def test_padded_rows_are_ignored() -> None:
     example = Encoder().encode("谁？", "甲乙丙")
     padded = probs([0, 1, 2, 1, 2, 2])  # positions 3.. are padding
-    prediction = decode(example, [padded], [SPAN_TYPE], top_k=5, min_score=0)
+    prediction = decode(example, WindowOutputs([padded], [SPAN_TYPE]), top_k=5, min_score=0)
     assert [a.text for a in prediction.answers] == ["乙丙"]
+
+
+def _ends(ends: list[float]) -> np.ndarray:
+    """Boundary rows [n, 2] with the given end distribution (starts uniform)."""
+    return np.stack([np.full(len(ends), 1.0 / len(ends)), ends], axis=-1)
+
+
+def test_boundary_head_places_each_span_end_within_the_span() -> None:
+    bio = probs([0, 1, 2, 2, 2, 0, 1, 0])
+    ends = _ends([0.0, 0.05, 0.6, 0.1, 0.05, 0.1, 0.1, 0.0])
+    spans = window_spans(bio, ends)
+    # [1, 5) is cut after position 2, where the head expects the end; [6, 7) cannot move;
+    # the end mass outside a span (position 5) does not extend it.
+    assert [(a, b) for a, b, _ in spans] == [(1, 3), (6, 7)]
+    assert spans[0][2] == pytest.approx(0.9)
+    assert [(a, b) for a, b, _ in window_spans(bio)] == [(1, 5), (6, 7)]
+
+
+def test_decode_uses_the_boundary_rows_for_spans_and_the_fallback() -> None:
+    example = Encoder().encode("谁？", "被告人李四某甲")
+    bio = probs([0, 0, 0, 1, 2, 2, 2])
+    boundary = [_ends([0.0, 0.0, 0.0, 0.1, 0.7, 0.1, 0.1])]
+    outputs = WindowOutputs([bio], [SPAN_TYPE], boundary)
+    found = decode(example, outputs, top_k=5, min_score=0.5)
+    assert [(a.text, a.start, a.end) for a in found.answers] == [("李四", 3, 5)]
+    weak = WindowOutputs([probs([0, 0, 0, 1, 2, 2, 2], 0.4)], [SPAN_TYPE], boundary)
+    fallback = decode(example, weak, top_k=5, min_score=0.5, fallback_min_score=0.0)
+    assert [a.text for a in fallback.answers] == ["李四"]
+    with pytest.raises(ValueError, match="got 1 BIO and 1 answer-type rows and 2 boundary rows"):
+        decode(example, WindowOutputs([bio], [SPAN_TYPE], boundary * 2), top_k=5, min_score=0)
+
+
+def test_window_outputs_collect_named_batches_and_cut_rows() -> None:
+    outputs = WindowOutputs()
+    for rows in (2, 1):
+        outputs.add({BIO_PROBS: np.zeros((rows, 4, 3)), ANSWER_TYPE_PROBS: np.zeros((rows, 4))})
+    assert len(outputs) == 3
+    assert outputs.boundary is None
+    assert outputs.rows(1, 2).bio == outputs.bio[1:3]
+
+    with_head = WindowOutputs()
+    for rows in (2, 1):
+        with_head.add(
+            {
+                BIO_PROBS: np.zeros((rows, 4, 3)),
+                ANSWER_TYPE_PROBS: np.zeros((rows, 4)),
+                BOUNDARY_PROBS: np.full((rows, 4, 2), rows),
+            }
+        )
+    cut = with_head.rows(1, 2)
+    assert [float(b[0, 0]) for b in cut.boundary] == [2.0, 1.0]

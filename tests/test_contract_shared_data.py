@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from contract.config import ContractConfig
-from contract.decode import decode
+from contract.decode import WindowOutputs, decode
 from contract.encode import Encoder, answer_positions, window_tags
 from contract.examples import AnswerType
 from model.dataset import encode_examples
@@ -35,7 +35,9 @@ def test_every_span_answer_round_trips(shared_data, name: str) -> None:
         ]
         unholdable += len(spans) - len(holdable)
         bio = [np.eye(3)[window_tags(w, spans)] for w in encoded.windows]
-        prediction = decode(encoded, bio, [SPAN_TYPE] * len(bio), top_k=10, min_score=0.5)
+        prediction = decode(
+            encoded, WindowOutputs(bio, [SPAN_TYPE] * len(bio)), top_k=10, min_score=0.5
+        )
         found = sorted((a.start, a.end) for a in prediction.answers)
         expected = sorted(encoded.passage.original_span(*span) for span in holdable)
         texts_ok = all(example.passage[a.start : a.end] == a.text for a in prediction.answers)

@@ -12,9 +12,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from contract.tensors import BOUNDARY_PROBS
 from model.config import ModelConfig
 from model.layers import padding_mask
-from model.losses import answer_type_loss, balanced_class_weights, bio_loss
+from model.losses import (
+    answer_type_loss,
+    balanced_class_weights,
+    bio_loss,
+    boundary_loss,
+    boundary_targets,
+)
 from model.network import WORD_EMBEDDING_LAYER, build_model, set_word_vectors
 
 TINY = ModelConfig(
@@ -95,6 +102,7 @@ VARIANTS = {
     "conditioned": {"condition_on_question": True},
     "max-pooled question": {"question_pooling": "max"},
     "no match features": {"question_match": False},
+    "boundary head": {"boundary_head": True},
 }
 
 
@@ -115,6 +123,11 @@ def test_padding_changes_no_real_output(variant: str) -> None:
         np.testing.assert_array_equal(
             padded["bio_probs"][row, length:], np.tile([1.0, 0.0, 0.0], (24 - length, 1))
         )
+        if BOUNDARY_PROBS in base:
+            np.testing.assert_allclose(
+                padded[BOUNDARY_PROBS][row, :length], base[BOUNDARY_PROBS][row, :length], atol=1e-5
+            )
+            np.testing.assert_array_equal(padded[BOUNDARY_PROBS][row, length:], 0.0)
         # Each example alone, unpadded, gives what it gives inside the padded batch.
         alone = {
             name: value[row : row + 1, : q_lengths[row] if name.startswith("question") else length]
@@ -127,6 +140,17 @@ def test_padding_changes_no_real_output(variant: str) -> None:
         np.testing.assert_allclose(
             alone_out["answer_type_probs"][0], base["answer_type_probs"][row], atol=1e-5
         )
+
+
+def test_boundary_head_gives_start_and_end_distributions_over_real_positions() -> None:
+    keras.utils.set_random_seed(3)
+    model = build_model(replace(TINY, boundary_head=True))
+    out = model(_batch([9, 4], [3, 5], seed=7))
+    assert set(out) == {"bio_probs", "answer_type_probs", BOUNDARY_PROBS}
+    assert out[BOUNDARY_PROBS].shape == (2, 9, 2)
+    np.testing.assert_allclose(np.sum(out[BOUNDARY_PROBS][0], axis=0), [1.0, 1.0], atol=1e-5)
+    np.testing.assert_allclose(np.sum(out[BOUNDARY_PROBS][1, :4], axis=0), [1.0, 1.0], atol=1e-5)
+    assert "boundary_probs" not in build_model(TINY)(_batch([9], [3]))
 
 
 def test_match_features_are_read_only_when_switched_on() -> None:
@@ -254,6 +278,25 @@ def test_answer_type_loss_matches_hand_computation() -> None:
     weighted = -(0.5 * math.log(0.7) + 3.0 * math.log(0.4)) / 2
     loss = answer_type_loss(np.array([0, 2]), probs, class_weights=(0.5, 1.0, 3.0, 1.0))
     assert float(loss) == pytest.approx(weighted, rel=1e-6)
+
+
+def test_boundary_targets_mark_where_each_span_starts_and_ends() -> None:
+    # a span cut by the window's left edge (I I), a B I span, a one-character span, none
+    labels = np.array([[2, 2, 0, 1, 2, 0, 1], [0, 0, 0, 0, 0, 0, 0]], "int32")
+    starts, ends = boundary_targets(labels)
+    np.testing.assert_array_equal(starts, [[1, 0, 0, 1, 0, 0, 1], [0] * 7])
+    np.testing.assert_array_equal(ends, [[0, 1, 0, 0, 1, 0, 1], [0] * 7])
+
+
+def test_boundary_loss_sums_gold_positions_and_skips_windows_without_answer() -> None:
+    labels = np.array([[0, 1, 2, 0, 1], [0, 0, 0, 0, 0]], "int32")
+    probs = np.zeros((2, 5, 2), "float32")
+    probs[0, :, 0] = [0.1, 0.4, 0.1, 0.1, 0.3]  # starts at 1 and 4: 0.7 together
+    probs[0, :, 1] = [0.2, 0.2, 0.5, 0.0, 0.1]  # ends at 2 and 4: 0.6 together
+    probs[1] = 0.2  # no answer: whatever it says costs nothing
+    expected = -(math.log(0.7) + math.log(0.6))
+    assert float(boundary_loss(labels, probs)) == pytest.approx(expected, rel=1e-6)
+    assert float(boundary_loss(labels[1:], probs[1:])) == 0.0
 
 
 def test_balanced_class_weights_give_each_present_class_the_same_total() -> None:

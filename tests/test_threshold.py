@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from contract.decode import decode_rows, scoring_answer
+from contract.decode import WindowOutputs, decode_rows, scoring_answer
 from contract.encode import Encoder
 from contract.examples import AnswerSpan, AnswerType, QAExample
 from model.evaluate import evaluate
@@ -39,7 +39,7 @@ def dev_set(
     answer_type: np.ndarray = SPAN_TYPE,
 ) -> DevChoice:
     encoded = [Encoder().encode(e.question, e.passage) for e in examples]
-    outputs = (bio, [answer_type] * len(examples))
+    outputs = WindowOutputs(bio, [answer_type] * len(examples))
     thresholds = threshold_grid() if thresholds is None else thresholds
     return score_dev(examples, encoded, outputs, top_k=5, metric=metric, thresholds=thresholds)
 
@@ -121,11 +121,10 @@ def test_each_pair_scores_what_decoding_with_it_scores() -> None:
     bio = [rng.dirichlet([3.0, 1.0, 1.0], size=len(PASSAGE)) for _ in examples]
     types = [rng.dirichlet([4.0, 1.0, 1.0, 2.0]) for _ in examples]
     for pair in threshold_grid()[::7]:
-        choice = score_dev(
-            examples, encoded, (bio, types), top_k=5, metric="cmrc", thresholds=[pair]
-        )
+        outputs = WindowOutputs(bio, types)
+        choice = score_dev(examples, encoded, outputs, top_k=5, metric="cmrc", thresholds=[pair])
         predictions = decode_rows(
-            encoded, bio, types, top_k=5, min_score=pair[0], fallback_min_score=pair[1]
+            encoded, outputs, top_k=5, min_score=pair[0], fallback_min_score=pair[1]
         )
         pairs = zip(examples, predictions, strict=True)
         answers = {example.id: scoring_answer(p, True) for example, p in pairs}
@@ -134,4 +133,4 @@ def test_each_pair_scores_what_decoding_with_it_scores() -> None:
 
 def test_no_threshold_to_try_is_an_error() -> None:
     with pytest.raises(ValueError, match="no thresholds to try"):
-        score_dev([], [], ([], []), top_k=5, metric="cmrc", thresholds=())
+        score_dev([], [], WindowOutputs(), top_k=5, metric="cmrc", thresholds=())

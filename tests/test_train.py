@@ -131,8 +131,18 @@ def test_ablation_switches_reach_the_network_and_its_export(data, tmp_path) -> N
         **{name: tf.constant(value) for name, value in arrays.items()}
     )
     expected = keras_outputs(out, arrays)
-    for name in ("bio_probs", "answer_type_probs"):
+    assert set(served) == set(expected) == {"bio_probs", "answer_type_probs", "boundary_probs"}
+    for name in expected:
         np.testing.assert_allclose(served[name].numpy(), expected[name], atol=1e-5)
+
+
+def test_boundary_weight_zero_trains_and_exports_without_the_head(data, tmp_path) -> None:
+    out = tmp_path / "run"
+    assert run(data, out, "--epochs", "1", "--boundary-weight", "0") == 0
+    assert not RunConfig.load(out).model.boundary_head
+    version_dir = export_run(out, tmp_path / "models", "rc").path
+    signature = tf.saved_model.load(str(version_dir)).signatures["serving_default"]
+    assert set(signature.structured_outputs) == {"bio_probs", "answer_type_probs"}
 
 
 def test_balanced_answer_types_are_logged_and_trained_with(data, tmp_path, caplog) -> None:

@@ -1,8 +1,9 @@
-"""The training step's learning-rate schedule."""
+"""The training step: its learning-rate schedule and the losses it needs outputs for."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -29,3 +30,9 @@ def test_cosine_decays_to_five_percent_over_decay_steps() -> None:
     assert learning_rate_after(trainer, 50) == pytest.approx(half)
     assert learning_rate_after(trainer, 100) == pytest.approx(0.0005)
     assert learning_rate_after(trainer, 500) == pytest.approx(0.0005)
+
+
+def test_a_boundary_loss_weight_needs_the_boundary_head() -> None:
+    with pytest.raises(ValueError, match="needs a model with the boundary head"):
+        Trainer(build_model(TINY), StepSettings(boundary_weight=1.0), seed=0)
+    Trainer(build_model(replace(TINY, boundary_head=True)), StepSettings(boundary_weight=1.0), 0)

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from contract.decode import decode_rows
+from contract.decode import WindowOutputs, decode_rows
 from contract.served import ServedContract
-from contract.tensors import ANSWER_TYPE_PROBS, BIO_PROBS, batch_inputs, window_rows
+from contract.tensors import batch_inputs, window_rows
 from tests.serving_helpers import free_port
 from tests.web_helpers import (
     MODEL_NAME,
@@ -90,14 +90,13 @@ def in_process(web_models: Path):
         (float results depend slightly on the batch a row is computed in)."""
         encoded = [encoder.encode(question, passage)]
         rows = window_rows(encoded)
-        bio_rows, type_rows = [], []
+        outputs = WindowOutputs()
         for first in range(0, len(rows), batch_rows):
             inputs = batch_inputs(rows[first : first + batch_rows], contract.config)
-            outputs = signature(**{name: tf.constant(array) for name, array in inputs.items()})
-            bio_rows.extend(outputs[BIO_PROBS].numpy())
-            type_rows.extend(outputs[ANSWER_TYPE_PROBS].numpy())
+            named = signature(**{name: tf.constant(array) for name, array in inputs.items()})
+            outputs.add({name: value.numpy() for name, value in named.items()})
         (prediction,) = decode_rows(
-            encoded, bio_rows, type_rows, top_k=contract.config.top_k, min_score=min_score
+            encoded, outputs, top_k=contract.config.top_k, min_score=min_score
         )
         return {
             "answer_type": prediction.answer_type.value,

@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from contract.decode import Prediction, decode
+from contract.decode import Prediction, WindowOutputs, decode
 from contract.encode import EncodedExample
-from contract.tensors import ANSWER_TYPE_PROBS, BIO_PROBS, batch_inputs, window_rows
+from contract.tensors import batch_inputs, window_rows
 from web.backends import Backend
 from web.errors import VersionMissing
 from web.validation import Query
@@ -43,8 +43,7 @@ def decode_queries(
     served: ServedVersion,
     queries: Sequence[Query],
     encoded: Sequence[EncodedExample],
-    bio_rows: Sequence[np.ndarray],
-    type_rows: Sequence[np.ndarray],
+    outputs: WindowOutputs,
 ) -> list[Prediction]:
     """Each query decoded from its own windows' rows, with its own ``top_k``/``min_score``."""
     config = served.contract.config
@@ -56,8 +55,7 @@ def decode_queries(
         predictions.append(
             decode(
                 example,
-                bio_rows[row : row + count],
-                type_rows[row : row + count],
+                outputs.rows(row, count),
                 top_k=query.top_k if query.top_k is not None else config.top_k,
                 min_score=min_score,
                 fallback_min_score=fallback_min_score,
@@ -74,8 +72,8 @@ async def predict_rows(
     batch_rows: int,
     deadline: Deadline,
     on_backend_call: BackendTimer,
-) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Per-row BIO and answer-type probabilities for every window row, in row order."""
+) -> WindowOutputs:
+    """The model's outputs for every window row, in row order."""
     rows = window_rows(encoded)
     chunks = [rows[i : i + batch_rows] for i in range(0, len(rows), batch_rows)]
 
@@ -89,10 +87,10 @@ async def predict_rows(
         finally:
             on_backend_call(time.perf_counter() - started)
 
-    outputs = await asyncio.gather(*(call(chunk) for chunk in chunks))
-    bio_rows = [row for out in outputs for row in out[BIO_PROBS]]
-    type_rows = [row for out in outputs for row in out[ANSWER_TYPE_PROBS]]
-    return bio_rows, type_rows
+    outputs = WindowOutputs()
+    for named in await asyncio.gather(*(call(chunk) for chunk in chunks)):
+        outputs.add(named)
+    return outputs
 
 
 async def extract_pinned(
@@ -109,10 +107,8 @@ async def extract_pinned(
     characters) runs inline, which saves two thread hand-offs."""
     offload = executor if sum(len(q.passage) for q in queries) > INLINE_CHARS else None
     encoded = await _run(offload, encode_queries, served, queries)
-    bio_rows, type_rows = await predict_rows(
-        backend, served, encoded, batch_rows, deadline, on_backend_call
-    )
-    return await _run(offload, decode_queries, served, queries, encoded, bio_rows, type_rows)
+    outputs = await predict_rows(backend, served, encoded, batch_rows, deadline, on_backend_call)
+    return await _run(offload, decode_queries, served, queries, encoded, outputs)
 
 
 async def _run(executor: Executor | None, function: Callable[..., T], *args: Any) -> T:
