@@ -34,6 +34,7 @@ from contract.served import ServedContract
 from contract.tensors import (
     ANSWER_TYPE_PROBS,
     BIO_PROBS,
+    BOUNDARY_PROBS,
     PASSAGE_CHARS,
     PASSAGE_LENGTH,
     PASSAGE_MATCH,
@@ -117,6 +118,7 @@ def test_metadata_describes_the_signatures(
     assert signature.outputs == {
         BIO_PROBS: TensorSpec("DT_FLOAT", (-1, -1, 3)),
         ANSWER_TYPE_PROBS: TensorSpec("DT_FLOAT", (-1, 4)),
+        BOUNDARY_PROBS: TensorSpec("DT_FLOAT", (-1, -1, 2)),
     }
     assert metadata == clients["rest"].metadata()
 

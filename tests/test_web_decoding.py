@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from contract.config import ContractConfig
+from contract.decode import WindowOutputs
 from contract.encode import Encoder
 from web.extraction import decode_queries
 from web.validation import Query
@@ -24,7 +25,8 @@ def test_the_tuned_fallback_applies_unless_the_query_sets_min_score() -> None:
     bio = np.tile([0.99, 0.005, 0.005], (len(PASSAGE), 1))
     witness = PASSAGE.index("李四")
     bio[witness], bio[witness + 1] = [0.3, 0.4, 0.3], [0.3, 0.3, 0.4]  # "李四" at score 0.4
-    tuned, low_cut, high_cut = decode_queries(served, queries, encoded, [bio] * 3, [SPAN_TYPE] * 3)
+    outputs = WindowOutputs([bio] * 3, [SPAN_TYPE] * 3)
+    tuned, low_cut, high_cut = decode_queries(served, queries, encoded, outputs)
     assert [(a.text, a.start) for a in tuned.answers] == [("李四", witness)]
     assert [(a.text, a.start) for a in low_cut.answers] == [("李四", witness)]
     assert high_cut.answer_type.value == "none" and high_cut.answers == ()
