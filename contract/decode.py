@@ -84,7 +84,9 @@ class WindowOutputs:
         self.bio.extend(named[BIO_PROBS])
         self.types.extend(named[ANSWER_TYPE_PROBS])
         if BOUNDARY_PROBS in named:
-            self.boundary = [*(self.boundary or []), *named[BOUNDARY_PROBS]]
+            if self.boundary is None:
+                self.boundary = []
+            self.boundary.extend(named[BOUNDARY_PROBS])
 
     def rows(self, first: int, count: int) -> WindowOutputs:
         """The outputs of rows ``first`` to ``first + count`` (one example's windows)."""

@@ -50,8 +50,8 @@ def bio_loss(
 
 def boundary_targets(labels: Any) -> tuple[Any, Any]:
     """Float [B, P] indicators of where answers start and end, read off BIO labels: a span
-    starts at B (or at an I with nothing before it, cut by the window's edge) and ends at its
-    last B/I position."""
+    starts at B (or at an I right after O, as the decoder reads it) and ends at its last B/I
+    position."""
     labels = ops.cast(labels, "int32")
     inside = ops.cast(labels > 0, "float32")
     is_i = ops.cast(ops.equal(labels, 2), "float32")

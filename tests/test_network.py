@@ -281,7 +281,7 @@ def test_answer_type_loss_matches_hand_computation() -> None:
 
 
 def test_boundary_targets_mark_where_each_span_starts_and_ends() -> None:
-    # a span cut by the window's left edge (I I), a B I span, a one-character span, none
+    # a span opened by I (read as the decoder reads it), a B I span, a one-character span, none
     labels = np.array([[2, 2, 0, 1, 2, 0, 1], [0, 0, 0, 0, 0, 0, 0]], "int32")
     starts, ends = boundary_targets(labels)
     np.testing.assert_array_equal(starts, [[1, 0, 0, 1, 0, 0, 1], [0] * 7])
