@@ -13,6 +13,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from client import (
@@ -30,6 +31,7 @@ from client import (
     VersionStatus,
     WebClient,
 )
+from contract.config import ContractConfig
 from contract.served import ServedContract
 from contract.tensors import (
     ANSWER_TYPE_PROBS,
@@ -252,3 +254,33 @@ def test_the_rest_client_never_imports_tensorflow(web_model_server, web: WebClie
     assert result["answer"] == web.ask(QUESTIONS[3], PASSAGE, min_score=0).to_dict()
     assert result["available"] == [1]
     assert "serving_default" in result["signatures"]
+
+
+class _ShortBoundaryRows:
+    """A server answering version 1's contract, then predict outputs whose boundary rows do
+    not match the rows sent (a broken or foreign model behind the same API)."""
+
+    where = "REST API at http://test"
+
+    def predict(self, model, version, signature, inputs, output_names=()):
+        if signature == "contract":
+            contract = ServedContract(ContractConfig(), MODEL_NAME)
+            return {"contract_json": np.array([contract.to_json()], dtype=object)}
+        rows, length = inputs[PASSAGE_CHARS].shape
+        return {
+            BIO_PROBS: np.zeros((rows, length, 3)),
+            ANSWER_TYPE_PROBS: np.zeros((rows, 4)),
+            BOUNDARY_PROBS: np.zeros((rows + 1, length, 2)),
+        }
+
+    def close(self) -> None:
+        pass
+
+
+def test_outputs_with_the_wrong_number_of_rows_are_a_client_error() -> None:
+    client = ServingClient(_ShortBoundaryRows(), MODEL_NAME, version=1)
+    with pytest.raises(
+        ClientError,
+        match=r"unexpected predict answer: .* for 1 rows, got .*'boundary_probs': \[2, ",
+    ):
+        client.ask("谁？", PASSAGE)
