@@ -58,8 +58,11 @@ def main() -> None:
     tensors_ms = median_ms(lambda: batch_inputs(rows, encoder.config), 200)
     typical_outputs = WindowOutputs(list(typical), list(types))
     noisy_outputs = WindowOutputs(list(noisy), list(types))
+    boundary = rng.dirichlet(np.ones(512), size=(len(rows), 2)).transpose(0, 2, 1)
+    headed_outputs = WindowOutputs(list(noisy), list(types), list(boundary.astype(np.float32)))
     decode_ms = median_ms(lambda: decode(example, typical_outputs, top_k=5, min_score=0.0), 200)
     noisy_ms = median_ms(lambda: decode(example, noisy_outputs, top_k=5, min_score=0.0), 200)
+    headed_ms = median_ms(lambda: decode(example, headed_outputs, top_k=5, min_score=0.0), 200)
     jieba_ms = median_ms(lambda: encoder.segmenter.words(PASSAGE), 200)
     print(f"passage: {len(PASSAGE)} characters, {len(rows)} window(s)")
     print(f"| encode (normalise + jieba + features + windows) | {encode_ms:.2f} ms |")
@@ -67,6 +70,7 @@ def main() -> None:
     print(f"| batch_inputs (padded arrays) | {tensors_ms:.3f} ms |")
     print(f"| decode (one answer per window) | {decode_ms:.3f} ms |")
     print(f"| decode (random BIO probabilities: hundreds of spans) | {noisy_ms:.3f} ms |")
+    print(f"| the same, ends placed by random boundary rows | {headed_ms:.3f} ms |")
 
 
 if __name__ == "__main__":

@@ -104,13 +104,13 @@ def window_spans(
     """Spans (first, last_exclusive, score) in one window's [n, 3] BIO probabilities, each end
     placed by the window's [n, 2] boundary probabilities when given."""
     tags = bio_probs.argmax(axis=-1).tolist()
-    best = np.log(np.maximum(bio_probs.max(axis=-1), 1e-30))
+    best = np.log(np.maximum(bio_probs.max(axis=-1), 1e-30)).tolist()
     spans = []
     first = -1
     for position, tag in enumerate([*tags, 0]):
         if first >= 0 and tag != TAG_I:
             last = placed_end(first, position, boundary_probs)
-            spans.append((first, last, float(np.exp(best[first:last].mean()))))
+            spans.append((first, last, float(np.exp(sum(best[first:last]) / (last - first)))))
             first = -1
         if tag == TAG_B or (tag == TAG_I and first < 0):
             first = position
