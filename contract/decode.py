@@ -9,8 +9,8 @@ Boundaries: a model trained with a boundary head also outputs, per window, where
 ends (a distribution over positions). The tags find a span; its end is then placed at the
 position the head finds likeliest among the span's own positions. Tags trained with a heavy
 weight on answer positions tend to run on past an answer's end; the head, which is trained to
-point at one position, corrects that without changing which spans are found (on CJRC dev, +10
-EM; docs/BENCHMARKS.md).
+point at one position, corrects that without changing which spans are found (on CJRC dev
+about +10 EM; docs/BENCHMARKS.md).
 
 Across windows, candidates are ranked by score; a candidate overlapping a better one (the same
 answer seen from another window, or a rival reading) is dropped. Then ``min_score`` and
