@@ -137,7 +137,7 @@ class InProcess:
     def decode_latency(self, count: int) -> dict[str, float]:
         config = self.contract.config
         outputs = WindowOutputs()
-        outputs.add(self.outputs)
+        outputs.add(self.outputs, len(self.outputs[BIO_PROBS]))
         return percentiles(
             timed(
                 lambda: decode_rows(

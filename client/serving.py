@@ -29,9 +29,6 @@ from contract.decode import WindowOutputs, decode
 from contract.encode import EncodedExample, Encoder
 from contract.served import ServedContract
 from contract.tensors import (
-    ANSWER_TYPE_PROBS,
-    BIO_PROBS,
-    BOUNDARY_PROBS,
     batch_inputs,
     window_rows,
 )
@@ -241,15 +238,12 @@ class ServingClient:
                 PREDICT_SIGNATURE,
                 batch_inputs(chunk, pinned.contract.config),
             )
-            optional = [BOUNDARY_PROBS] if BOUNDARY_PROBS in outputs else []
-            expected = [BIO_PROBS, ANSWER_TYPE_PROBS, *optional]
-            if any(len(outputs.get(name, ())) != len(chunk) for name in expected):
+            try:
+                collected.add(outputs, len(chunk))
+            except ValueError as error:
                 raise ClientError(
-                    f"{self.where} sent an unexpected predict answer: expected {BIO_PROBS} and "
-                    f"{ANSWER_TYPE_PROBS} for {len(chunk)} rows, got "
-                    f"{ {name: list(np.shape(value)) for name, value in outputs.items()} }"
-                )
-            collected.add(outputs)
+                    f"{self.where} sent an unexpected predict answer: {error}"
+                ) from error
         return collected
 
     def close(self) -> None:

@@ -79,8 +79,17 @@ class WindowOutputs:
     types: list[np.ndarray] = field(default_factory=list)
     boundary: list[np.ndarray] | None = None
 
-    def add(self, named: Mapping[str, np.ndarray]) -> None:
-        """Appends the rows of one predict call's named outputs."""
+    def add(self, named: Mapping[str, np.ndarray], rows: int) -> None:
+        """Appends one predict call's named outputs for ``rows`` window rows; a ValueError
+        saying what came back if an output is missing or holds another number of rows."""
+        optional = [BOUNDARY_PROBS] if BOUNDARY_PROBS in named else []
+        if any(
+            len(named.get(name, ())) != rows for name in (BIO_PROBS, ANSWER_TYPE_PROBS, *optional)
+        ):
+            shapes = {name: list(np.shape(value)) for name, value in named.items()}
+            raise ValueError(
+                f"expected {BIO_PROBS} and {ANSWER_TYPE_PROBS} for {rows} rows, got {shapes}"
+            )
         self.bio.extend(named[BIO_PROBS])
         self.types.extend(named[ANSWER_TYPE_PROBS])
         if BOUNDARY_PROBS in named:

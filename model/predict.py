@@ -50,9 +50,10 @@ class KerasPredictor:
         rows = window_rows(encoded)
         outputs = WindowOutputs()
         for begin in range(0, len(rows), self.batch_size):
-            arrays = batch_inputs(rows[begin : begin + self.batch_size], self.contract)
+            chunk = rows[begin : begin + self.batch_size]
+            arrays = batch_inputs(chunk, self.contract)
             out = self._forward(id_inputs(arrays, self.char_vocab, self.word_vocab))
-            outputs.add({name: value.numpy() for name, value in out.items()})
+            outputs.add({name: value.numpy() for name, value in out.items()}, len(chunk))
         return outputs
 
     def predict(

@@ -43,11 +43,12 @@ class SavedModelReference:
         rows = window_rows(encoded)
         outputs = WindowOutputs()
         for first in range(0, len(rows), batch_rows):
-            inputs = batch_inputs(rows[first : first + batch_rows], self.contract.config)
+            chunk = rows[first : first + batch_rows]
+            inputs = batch_inputs(chunk, self.contract.config)
             named = self._signature(
                 **{name: self._tf.constant(array) for name, array in inputs.items()}
             )
-            outputs.add({name: value.numpy() for name, value in named.items()})
+            outputs.add({name: value.numpy() for name, value in named.items()}, len(chunk))
         config = self.contract.config
         (prediction,) = decode_rows(
             encoded,

@@ -201,7 +201,9 @@ def test_decode_uses_the_boundary_rows_for_spans_and_the_fallback() -> None:
 def test_window_outputs_collect_named_batches_and_cut_rows() -> None:
     outputs = WindowOutputs()
     for rows in (2, 1):
-        outputs.add({BIO_PROBS: np.zeros((rows, 4, 3)), ANSWER_TYPE_PROBS: np.zeros((rows, 4))})
+        outputs.add(
+            {BIO_PROBS: np.zeros((rows, 4, 3)), ANSWER_TYPE_PROBS: np.zeros((rows, 4))}, rows
+        )
     assert len(outputs) == 3
     assert outputs.boundary is None
     assert outputs.rows(1, 2).bio == outputs.bio[1:3]
@@ -213,7 +215,19 @@ def test_window_outputs_collect_named_batches_and_cut_rows() -> None:
                 BIO_PROBS: np.zeros((rows, 4, 3)),
                 ANSWER_TYPE_PROBS: np.zeros((rows, 4)),
                 BOUNDARY_PROBS: np.full((rows, 4, 2), rows),
-            }
+            },
+            rows,
         )
     cut = with_head.rows(1, 2)
     assert [float(b[0, 0]) for b in cut.boundary] == [2.0, 1.0]
+
+    short = {BIO_PROBS: np.zeros((2, 4, 3)), ANSWER_TYPE_PROBS: np.zeros((1, 4))}
+    with pytest.raises(ValueError, match=r"bio_probs and answer_type_probs for 2 rows, got "):
+        outputs.add(short, 2)
+    with pytest.raises(ValueError, match=r"'boundary_probs': \[3, 4, 2\]"):
+        outputs.add(
+            {**short, ANSWER_TYPE_PROBS: np.zeros((2, 4)), BOUNDARY_PROBS: np.zeros((3, 4, 2))}, 2
+        )
+    with pytest.raises(ValueError, match=r"got \{'bio_probs': \[2, 4, 3\]\}"):
+        outputs.add({BIO_PROBS: np.zeros((2, 4, 3))}, 2)
+    assert len(outputs) == 3  # nothing appended by a refused call

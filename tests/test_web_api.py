@@ -92,9 +92,10 @@ def in_process(web_models: Path):
         rows = window_rows(encoded)
         outputs = WindowOutputs()
         for first in range(0, len(rows), batch_rows):
-            inputs = batch_inputs(rows[first : first + batch_rows], contract.config)
+            chunk = rows[first : first + batch_rows]
+            inputs = batch_inputs(chunk, contract.config)
             named = signature(**{name: tf.constant(array) for name, array in inputs.items()})
-            outputs.add({name: value.numpy() for name, value in named.items()})
+            outputs.add({name: value.numpy() for name, value in named.items()}, len(chunk))
         (prediction,) = decode_rows(
             encoded, outputs, top_k=contract.config.top_k, min_score=min_score
         )

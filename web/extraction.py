@@ -20,7 +20,7 @@ from contract.decode import Prediction, WindowOutputs, decode
 from contract.encode import EncodedExample
 from contract.tensors import batch_inputs, window_rows
 from web.backends import Backend
-from web.errors import VersionMissing
+from web.errors import BackendFailed, VersionMissing
 from web.validation import Query
 from web.versions import Deadline, ServedVersion, VersionTracker
 
@@ -88,8 +88,12 @@ async def predict_rows(
             on_backend_call(time.perf_counter() - started)
 
     outputs = WindowOutputs()
-    for named in await asyncio.gather(*(call(chunk) for chunk in chunks)):
-        outputs.add(named)
+    answers = await asyncio.gather(*(call(chunk) for chunk in chunks))
+    for chunk, named in zip(chunks, answers, strict=True):
+        try:
+            outputs.add(named, len(chunk))
+        except ValueError as error:
+            raise BackendFailed(f"unexpected predict response: {error}") from error
     return outputs
 
 
