@@ -186,8 +186,10 @@ def decode(
     fallback_min_score: float | None = None,
 ) -> Prediction:
     """Answers for one encoded example from its windows' outputs (padding positions allowed)."""
-    counts = {len(outputs.bio), len(outputs.types), len(outputs.boundary or outputs.bio)}
-    if counts != {len(example.windows)}:
+    counts = [len(outputs.bio), len(outputs.types)]
+    if outputs.boundary is not None:
+        counts.append(len(outputs.boundary))
+    if any(count != len(example.windows) for count in counts):
         raise ValueError(
             f"expected outputs for {len(example.windows)} windows, got "
             f"{len(outputs.bio)} BIO and {len(outputs.types)} answer-type rows"
