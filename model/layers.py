@@ -87,12 +87,16 @@ class PositionEmbedding(keras.layers.Layer):
             )
         length = ops.shape(inputs)[1]
         if static_length is None:
-            tf.debugging.assert_less_equal(
+            checked = tf.debugging.assert_less_equal(
                 length,
                 self.max_length,
                 message=f"{self.name}: sequence length exceeds the position table size "
                 f"{self.max_length}",
             )
+            # the add must wait for the check, or in a graph it may fail first with
+            # "Incompatible shapes" instead of this message
+            with tf.control_dependencies([checked]):
+                length = tf.identity(length)
         return inputs + ops.cast(self.embeddings[:length], inputs.dtype)
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
