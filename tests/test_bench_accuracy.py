@@ -10,6 +10,7 @@ from bench.bench_accuracy import main, run_accuracy
 from contract.decode import decode_rows, scoring_answer
 from contract.encode import Encoder
 from model.dataset import encode_examples
+from model.error_report import error_report, format_error_report
 from model.evaluate import evaluate
 from model.predict import KerasPredictor
 from model.readers import write_jsonl
@@ -82,3 +83,18 @@ def test_tuning_picks_the_grid_pair_with_the_best_f1(data, run) -> None:
         f1_at[min_score, floor] = evaluate(examples, answers, "cmrc")["f1"]
     assert result["f1"] == max(f1_at.values())
     assert f1_at[result["min_score"], result["fallback_min_score"]] == result["f1"]
+
+
+def test_errors_report_the_predictions_at_the_chosen_thresholds(data, run, capsys) -> None:
+    result = run_accuracy(run, data / "cjrc" / "dev.json", "cjrc", errors=True)
+    predictor = KerasPredictor.from_run(run)
+    examples = generate_examples(12, 1, split="dev")
+    encoded = encode_examples(examples, Encoder(predictor.contract))
+    assert result["errors"] == error_report(examples, predictor.predict(encoded))
+    given = result["errors"]["answer_types"]
+    assert sum(sum(row.values()) for row in given.values()) == 12
+    assert sum(result["errors"]["span_placement"].values()) == given["span"]["span"]
+
+    assert main(["--run", str(run), "--data", str(data), "--dev", "cjrc", "--errors"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{run} on cjrc:\n\n{format_error_report(result['errors'])}\n\n| run |")
