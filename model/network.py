@@ -17,6 +17,7 @@ from model.layers import (
     AttentionPooling,
     BiDAFAttention,
     BroadcastConcat,
+    DistributionPooling,
     GatedDilatedConv1D,
     MaskedMaxPooling,
     MaskedTagSoftmax,
@@ -47,6 +48,14 @@ def _dgcnn_stack(
             name=f"{prefix}_block_{index}",
         )(x, sequence_mask=mask)
     return x
+
+
+def _boundary_head(modeled: Any, passage_mask: Any) -> Any:
+    """Where answers start (channel 0) and end (1): a distribution over the window's positions."""
+    boundary_logits = keras.layers.Dense(2, dtype="float32", name="boundary_logits")(modeled)
+    return PositionSoftmax(dtype="float32", name=BOUNDARY_PROBS)(
+        boundary_logits, sequence_mask=passage_mask
+    )
 
 
 def build_model(config: ModelConfig) -> keras.Model:
@@ -117,13 +126,22 @@ def build_model(config: ModelConfig) -> keras.Model:
         bio_logits, sequence_mask=passage_mask
     )
 
-    passage_vector = AttentionPooling(config.hidden_dim, name="passage_pooling")(
-        modeled, sequence_mask=passage_mask
-    )
-    passage_peak = MaskedMaxPooling(name="passage_max_pooling")(modeled, sequence_mask=passage_mask)
-    summary = keras.layers.Concatenate(name="type_features")(
-        [passage_vector, passage_peak, question_vector]
-    )
+    type_features = [
+        AttentionPooling(config.hidden_dim, name="passage_pooling")(
+            modeled, sequence_mask=passage_mask
+        ),
+        MaskedMaxPooling(name="passage_max_pooling")(modeled, sequence_mask=passage_mask),
+        question_vector,
+    ]
+    boundary_probs = None
+    if config.evidence_pooling:
+        boundary_probs = _boundary_head(modeled, passage_mask)
+        type_features.append(
+            DistributionPooling(name="evidence_pooling")(
+                modeled, boundary_probs, sequence_mask=passage_mask
+            )
+        )
+    summary = keras.layers.Concatenate(name="type_features")(type_features)
     summary = keras.layers.Dense(config.hidden_dim, activation="relu", name="type_hidden")(summary)
     answer_type_probs = keras.layers.Dense(
         NUM_ANSWER_TYPES, activation="softmax", dtype="float32", name="answer_type_probs"
@@ -131,10 +149,11 @@ def build_model(config: ModelConfig) -> keras.Model:
 
     outputs = {"bio_probs": bio_probs, "answer_type_probs": answer_type_probs}
     if config.boundary_head:
-        boundary_logits = keras.layers.Dense(2, dtype="float32", name="boundary_logits")(modeled)
-        outputs[BOUNDARY_PROBS] = PositionSoftmax(dtype="float32", name=BOUNDARY_PROBS)(
-            boundary_logits, sequence_mask=passage_mask
-        )
+        # built after the type head unless that reads it, so runs without evidence pooling
+        # draw the same initial weights as before the option existed
+        if boundary_probs is None:
+            boundary_probs = _boundary_head(modeled, passage_mask)
+        outputs[BOUNDARY_PROBS] = boundary_probs
     model = keras.Model(
         inputs={
             "passage_char_ids": passage_char_ids,
