@@ -24,9 +24,7 @@ class ModelConfig:
     signature, so the contract does not change) and ``question_pooling`` picks how the question
     is summarised for the answer-type head: both exist to measure what they contribute.
     ``boundary_head`` adds a start/end pointer head (``boundary_probs``) trained beside the BIO
-    tags, which the decoder uses to place the ends of the spans the tags find;
-    ``evidence_pooling`` (needs the head) also gives the answer-type head the modelled passage
-    averaged where the boundary head points.
+    tags, which the decoder uses to place the ends of the spans the tags find.
     ``word_dim`` must equal the size of the word2vec vectors loaded into the word embedding.
     """
 
@@ -45,7 +43,6 @@ class ModelConfig:
     question_match: bool = True
     question_pooling: str = "attention"
     boundary_head: bool = False
-    evidence_pooling: bool = False
     max_passage_len: int = 512
     max_question_len: int = 64
 
@@ -83,11 +80,6 @@ class ModelConfig:
             raise ValueError(
                 f"ModelConfig.question_pooling must be one of {', '.join(QUESTION_POOLINGS)}, "
                 f"got {self.question_pooling!r}"
-            )
-        if self.evidence_pooling and not self.boundary_head:
-            raise ValueError(
-                "ModelConfig.evidence_pooling pools where the boundary head points, so it needs "
-                "boundary_head=True"
             )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"ModelConfig.dropout must be in [0, 1), got {self.dropout!r}")

@@ -328,22 +328,3 @@ class PositionSoftmax(keras.layers.Layer):
 
     def compute_output_shape(self, logits_shape: tuple, sequence_mask_shape: tuple) -> tuple:
         return tuple(logits_shape)
-
-
-@keras.saving.register_keras_serializable(package=_PACKAGE)
-class DistributionPooling(keras.layers.Layer):
-    """Average of a sequence [B, L, D] under given distributions over its positions [B, L, C]
-    (the mean of the C channels), e.g. where the boundary head expects an answer to start and
-    end: a summary of the passage at the likeliest answer, for the answer-type head. Padded
-    positions get no weight whatever the distributions say.
-    """
-
-    def call(self, sequence: Any, distributions: Any, sequence_mask: Any) -> Any:
-        weights = ops.mean(ops.cast(distributions, sequence.dtype), axis=-1)
-        weights = weights * ops.cast(sequence_mask, sequence.dtype)
-        return ops.sum(sequence * ops.expand_dims(weights, -1), axis=1)
-
-    def compute_output_shape(
-        self, sequence_shape: tuple, distributions_shape: tuple, sequence_mask_shape: tuple
-    ) -> tuple:
-        return (sequence_shape[0], sequence_shape[-1])

@@ -17,7 +17,6 @@ from model.layers import (
     AttentionPooling,
     BiDAFAttention,
     BroadcastConcat,
-    DistributionPooling,
     GatedDilatedConv1D,
     MaskedMaxPooling,
     MaskedTagSoftmax,
@@ -48,14 +47,6 @@ def _dgcnn_stack(
             name=f"{prefix}_block_{index}",
         )(x, sequence_mask=mask)
     return x
-
-
-def _boundary_head(modeled: Any, passage_mask: Any) -> Any:
-    """Where answers start (channel 0) and end (1): a distribution over the window's positions."""
-    boundary_logits = keras.layers.Dense(2, dtype="float32", name="boundary_logits")(modeled)
-    return PositionSoftmax(dtype="float32", name=BOUNDARY_PROBS)(
-        boundary_logits, sequence_mask=passage_mask
-    )
 
 
 def build_model(config: ModelConfig) -> keras.Model:
@@ -126,22 +117,13 @@ def build_model(config: ModelConfig) -> keras.Model:
         bio_logits, sequence_mask=passage_mask
     )
 
-    type_features = [
-        AttentionPooling(config.hidden_dim, name="passage_pooling")(
-            modeled, sequence_mask=passage_mask
-        ),
-        MaskedMaxPooling(name="passage_max_pooling")(modeled, sequence_mask=passage_mask),
-        question_vector,
-    ]
-    boundary_probs = None
-    if config.evidence_pooling:
-        boundary_probs = _boundary_head(modeled, passage_mask)
-        type_features.append(
-            DistributionPooling(name="evidence_pooling")(
-                modeled, boundary_probs, sequence_mask=passage_mask
-            )
-        )
-    summary = keras.layers.Concatenate(name="type_features")(type_features)
+    passage_vector = AttentionPooling(config.hidden_dim, name="passage_pooling")(
+        modeled, sequence_mask=passage_mask
+    )
+    passage_peak = MaskedMaxPooling(name="passage_max_pooling")(modeled, sequence_mask=passage_mask)
+    summary = keras.layers.Concatenate(name="type_features")(
+        [passage_vector, passage_peak, question_vector]
+    )
     summary = keras.layers.Dense(config.hidden_dim, activation="relu", name="type_hidden")(summary)
     answer_type_probs = keras.layers.Dense(
         NUM_ANSWER_TYPES, activation="softmax", dtype="float32", name="answer_type_probs"
@@ -149,11 +131,10 @@ def build_model(config: ModelConfig) -> keras.Model:
 
     outputs = {"bio_probs": bio_probs, "answer_type_probs": answer_type_probs}
     if config.boundary_head:
-        # built after the type head unless that reads it, so runs without evidence pooling
-        # draw the same initial weights as before the option existed
-        if boundary_probs is None:
-            boundary_probs = _boundary_head(modeled, passage_mask)
-        outputs[BOUNDARY_PROBS] = boundary_probs
+        boundary_logits = keras.layers.Dense(2, dtype="float32", name="boundary_logits")(modeled)
+        outputs[BOUNDARY_PROBS] = PositionSoftmax(dtype="float32", name=BOUNDARY_PROBS)(
+            boundary_logits, sequence_mask=passage_mask
+        )
     model = keras.Model(
         inputs={
             "passage_char_ids": passage_char_ids,

@@ -125,11 +125,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="ignore the passage_match features (to measure what they add)",
     )
     g.add_argument("--question-pooling", choices=QUESTION_POOLINGS, default="attention")
-    g.add_argument(
-        "--evidence-pooling",
-        action="store_true",
-        help="the answer-type head also reads the passage where the boundary head points",
-    )
     g = p.add_argument_group("what the DGCNN literature tried")
     g.add_argument("--ema", type=float, default=0.99, help="EMA decay for eval; 0 = off")
     g.add_argument("--focal-gamma", type=float, default=0.0)
@@ -280,7 +275,6 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             question_match=args.question_match,
             question_pooling=args.question_pooling,
             boundary_head=args.boundary_weight > 0,
-            evidence_pooling=args.evidence_pooling,
             max_passage_len=contract.window_len,
             max_question_len=contract.max_question_len,
         )

@@ -103,7 +103,6 @@ VARIANTS = {
     "max-pooled question": {"question_pooling": "max"},
     "no match features": {"question_match": False},
     "boundary head": {"boundary_head": True},
-    "evidence pooling": {"boundary_head": True, "evidence_pooling": True},
 }
 
 
@@ -154,22 +153,6 @@ def test_boundary_head_gives_start_and_end_distributions_over_real_positions() -
     assert "boundary_probs" not in build_model(TINY)(_batch([9], [3]))
 
 
-def test_evidence_pooling_feeds_where_the_boundary_head_points_to_the_answer_type_head() -> None:
-    inputs = _batch([9, 6], [4, 3], seed=5)
-    for evidence_pooling in (True, False):
-        keras.utils.set_random_seed(3)
-        model = build_model(replace(TINY, boundary_head=True, evidence_pooling=evidence_pooling))
-        before = model(inputs)
-        end_logits = model.get_layer("boundary_logits")
-        kernel, bias = end_logits.get_weights()
-        end_logits.set_weights([kernel * 3.0, bias])
-        after = model(inputs)
-        assert not np.allclose(after[BOUNDARY_PROBS], before[BOUNDARY_PROBS])
-        np.testing.assert_array_equal(after["bio_probs"], before["bio_probs"])
-        changed = not np.allclose(after["answer_type_probs"], before["answer_type_probs"])
-        assert changed is evidence_pooling
-
-
 def test_match_features_are_read_only_when_switched_on() -> None:
     inputs = _batch([9, 6], [4, 3], seed=4)
     flipped = {**inputs, "passage_match": 1.0 - inputs["passage_match"]}
@@ -215,8 +198,6 @@ def test_config_round_trips_through_json() -> None:
         condition_on_question=True,
         question_match=False,
         question_pooling="max",
-        boundary_head=True,
-        evidence_pooling=True,
     )
     data = json.loads(json.dumps(config.to_dict()))
     assert data["passage_dilations"] == [1, 3]
@@ -235,8 +216,6 @@ def test_config_rejects_bad_values_by_name() -> None:
         ValueError, match=r"ModelConfig.question_pooling must be one of attention, max, got 'mean'"
     ):
         ModelConfig(question_pooling="mean")
-    with pytest.raises(ValueError, match=r"ModelConfig.evidence_pooling .* needs boundary_head"):
-        ModelConfig(evidence_pooling=True)
     with pytest.raises(ValueError, match=r"ModelConfig.dropout must be in \[0, 1\), got 1.0"):
         ModelConfig(dropout=1.0)
     with pytest.raises(ValueError, match=r"ModelConfig.word_vocab_size must be at least 2"):
