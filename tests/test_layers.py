@@ -17,6 +17,7 @@ from model.layers import (
     MaskedMaxPooling,
     MaskedTagSoftmax,
     PositionEmbedding,
+    PositionSoftmax,
     SequenceMask,
     lowest_value,
     padding_mask,
@@ -226,10 +227,11 @@ def _layer_cases() -> list[tuple[keras.layers.Layer, Any]]:
         (BroadcastConcat(), lambda layer: layer(seq, query[:, 0])),
         (MaskedTagSoftmax(), lambda layer: layer(seq, sequence_mask=seq_mask)),
         (SequenceMask(), lambda layer: layer(np.array([[3, 2, 0]], "int32"))),
+        (PositionSoftmax(), lambda layer: layer(seq, sequence_mask=seq_mask)),
     ]
 
 
-@pytest.mark.parametrize("case", range(8))
+@pytest.mark.parametrize("case", range(len(_layer_cases())))
 def test_config_round_trip_gives_identical_outputs(case: int) -> None:
     layer, call = _layer_cases()[case]
     expected = np.asarray(call(layer))
