@@ -6,11 +6,15 @@ tag is I. Its score is the geometric mean of the winning tag probabilities over 
 positions, so it reads as a per-character confidence in [0, 1] whatever the span length.
 
 Boundaries: a model trained with a boundary head also outputs, per window, where an answer
-ends (a distribution over positions). The tags find a span; its end is then placed at the
-position the head finds likeliest among the span's own positions. Tags trained with a heavy
-weight on answer positions tend to run on past an answer's end; the head, which is trained to
-point at one position, corrects that without changing which spans are found (on CJRC dev
-about +10 EM; docs/BENCHMARKS.md).
+starts and where it ends (two distributions over positions). A window's first span is then the
+one the head points at: the start and end of highest joint probability, the end not before the
+start, at most ``MAX_POINTED_SPAN`` characters on and not past where the tags begin another
+span, scored by the tags like any span. The tag spans that do not overlap it follow as further
+answers, each with its end placed where the head finds an end likeliest among the span's own
+positions, and scored at most as high as the pointed span. Tags trained with a heavy weight on
+answer positions run on past an answer's end and do not choose well between rival spans; the
+head, trained to point at one position, does both better (on CJRC dev, +10 EM from placing the
+ends and 1-3 EM more from pointing; docs/BENCHMARKS.md).
 
 Across windows, candidates are ranked by score; a candidate overlapping a better one (the same
 answer seen from another window, or a rival reading) is dropped. Then ``min_score`` and
@@ -39,8 +43,13 @@ from contract.encode import TAG_B, TAG_I, TAG_O, EncodedExample
 from contract.examples import ANSWER_TYPES, AnswerType
 from contract.tensors import ANSWER_TYPE_PROBS, BIO_PROBS, BOUNDARY_PROBS
 
+BOUNDARY_START = 0
 BOUNDARY_END = 1
-"""Channel of the boundary output that holds where answers end (channel 0: where they start)."""
+"""Channels of the boundary output: where answers start, and where they end."""
+
+MAX_POINTED_SPAN = 128
+"""The longest span, in characters, the boundary head may point at (longer than nearly every
+CJRC and CMRC 2018 answer; it keeps a confident start from pairing with a far-off end)."""
 
 
 @dataclass(frozen=True)
@@ -110,8 +119,49 @@ class WindowOutputs:
 def window_spans(
     bio_probs: np.ndarray, boundary_probs: np.ndarray | None = None
 ) -> list[tuple[int, int, float]]:
-    """Spans (first, last_exclusive, score) in one window's [n, 3] BIO probabilities, each end
-    placed by the window's [n, 2] boundary probabilities when given."""
+    """Spans (first, last_exclusive, score) in one window's [n, 3] BIO probabilities; with the
+    window's [n, 2] boundary probabilities, the span they point at first, then the tag spans
+    that do not overlap it (ends placed by the head, scores capped at the pointed span's)."""
+    spans = tag_spans(bio_probs, boundary_probs)
+    if boundary_probs is None or not len(bio_probs):
+        return spans
+    first, last = pointed_span(bio_probs, boundary_probs)
+    score = _tagging_score(np.log(np.maximum(bio_probs, 1e-30)), first, last)
+    others = [(a, b, min(s, score)) for a, b, s in spans if b <= first or last <= a]
+    return [(first, last, score), *others]
+
+
+def pointed_span(bio_probs: np.ndarray, boundary_probs: np.ndarray) -> tuple[int, int]:
+    """The span (first, last_exclusive) of a window whose start and end probabilities have the
+    highest product (earliest on ties), at most ``MAX_POINTED_SPAN`` characters long and not
+    running into another answer: past its first position, no character's likeliest tag is B.
+    (With several answers in a window, the start of one and the end of another can otherwise
+    be the likeliest pair.)"""
+    logs = np.log(np.maximum(np.asarray(boundary_probs, dtype=np.float64), 1e-30))
+    starts, ends = logs[:, BOUNDARY_START], logs[:, BOUNDARY_END]
+    count = len(logs)
+    positions = np.arange(count)
+    b_at = np.where(np.asarray(bio_probs).argmax(axis=-1) == TAG_B, positions, count)
+    next_b = np.append(np.minimum.accumulate(b_at[::-1])[::-1][1:], count)  # first B after each
+    reach = np.minimum(positions + MAX_POINTED_SPAN, next_b)  # exclusive bound on each end
+    best_end = ends.max()
+    value, first, last = -np.inf, 0, 0
+    # Likeliest starts first; once a start cannot win even with the best end anywhere, stop.
+    for start in np.argsort(-starts, kind="stable").tolist():
+        if starts[start] + best_end < value:
+            break
+        end = start + int(ends[start : reach[start]].argmax())
+        candidate = starts[start] + ends[end]
+        if candidate > value or (candidate == value and start < first):
+            value, first, last = candidate, start, end
+    return first, last + 1
+
+
+def tag_spans(
+    bio_probs: np.ndarray, boundary_probs: np.ndarray | None = None
+) -> list[tuple[int, int, float]]:
+    """The spans the tags form (see the module docstring), each end placed by the window's
+    [n, 2] boundary probabilities when given."""
     tags = bio_probs.argmax(axis=-1).tolist()
     best = np.log(np.maximum(bio_probs.max(axis=-1), 1e-30)).tolist()
     spans = []

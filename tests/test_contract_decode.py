@@ -7,10 +7,13 @@ import pytest
 
 from contract.config import ContractConfig
 from contract.decode import (
+    MAX_POINTED_SPAN,
     WindowOutputs,
     combine_type_probs,
     decode,
     most_probable_span,
+    pointed_span,
+    tag_spans,
     window_spans,
 )
 from contract.encode import Encoder, answer_positions, window_tags
@@ -168,26 +171,73 @@ def test_padded_rows_are_ignored() -> None:
     assert [a.text for a in prediction.answers] == ["乙丙"]
 
 
-def _ends(ends: list[float]) -> np.ndarray:
-    """Boundary rows [n, 2] with the given end distribution (starts uniform)."""
-    return np.stack([np.full(len(ends), 1.0 / len(ends)), ends], axis=-1)
+def _boundary(starts: list[float], ends: list[float]) -> np.ndarray:
+    """Boundary rows [n, 2]: where answers start, and where they end."""
+    return np.stack([starts, ends], axis=-1)
 
 
-def test_boundary_head_places_each_span_end_within_the_span() -> None:
+def test_boundary_head_places_each_tag_span_end_within_the_span() -> None:
     bio = probs([0, 1, 2, 2, 2, 0, 1, 0])
-    ends = _ends([0.0, 0.05, 0.6, 0.1, 0.05, 0.1, 0.1, 0.0])
-    spans = window_spans(bio, ends)
+    ends = _boundary([1 / 8] * 8, [0.0, 0.05, 0.6, 0.1, 0.05, 0.1, 0.1, 0.0])
+    spans = tag_spans(bio, ends)
     # [1, 5) is cut after position 2, where the head expects the end; [6, 7) cannot move;
     # the end mass outside a span (position 5) does not extend it.
     assert [(a, b) for a, b, _ in spans] == [(1, 3), (6, 7)]
     assert spans[0][2] == pytest.approx(0.9)
-    assert [(a, b) for a, b, _ in window_spans(bio)] == [(1, 5), (6, 7)]
+    assert [(a, b) for a, b, _ in tag_spans(bio)] == [(1, 5), (6, 7)]
+    assert window_spans(bio) == tag_spans(bio)
+
+
+def test_pointed_span_has_the_most_probable_start_and_end_in_order_and_in_reach() -> None:
+    outside = probs([0] * 6)
+    starts = [0.05, 0.05, 0.5, 0.05, 0.05, 0.3]
+    assert pointed_span(outside, _boundary(starts, [0.1, 0.1, 0.1, 0.6, 0.05, 0.05])) == (2, 4)
+    # The likeliest end lies before the likeliest start: the best ordered pair wins.
+    assert pointed_span(outside, _boundary(starts, [0.7, 0.05, 0.05, 0.05, 0.1, 0.05])) == (2, 5)
+    far = np.full((MAX_POINTED_SPAN + 10, 2), 0.001)
+    far[0, 0], far[MAX_POINTED_SPAN + 5, 1], far[MAX_POINTED_SPAN - 1, 1] = 0.9, 0.9, 0.05
+    assert pointed_span(probs([0] * len(far)), far) == (0, MAX_POINTED_SPAN)
+    assert pointed_span(probs([1]), _boundary([1.0], [1.0])) == (0, 1)
+
+
+def test_pointed_span_stops_before_the_next_answer_the_tags_begin() -> None:
+    # Two answers, [1, 3) and [4, 6): the start of the first and the end of the second are
+    # the likeliest pair, but the tags begin the second answer at 4.
+    bio = probs([0, 1, 2, 0, 1, 2, 0])
+    boundary = _boundary([0, 0.6, 0, 0, 0.4, 0, 0], [0, 0, 0.4, 0, 0, 0.6, 0])
+    assert pointed_span(bio, boundary) == (1, 3)
+    assert [(a, b) for a, b, _ in window_spans(bio, boundary)] == [(1, 3), (4, 6)]
+    # A B at the pointed start itself does not limit it.
+    assert pointed_span(probs([1, 2, 2]), _boundary([1, 0, 0], [0, 0, 1])) == (0, 3)
+
+
+def test_window_spans_put_the_pointed_span_first_and_keep_other_tag_spans_below_it() -> None:
+    bio = probs([0, 1, 2, 2, 0, 0, 1, 2, 0])
+    bio[7] = [0.02, 0.03, 0.95]
+    boundary = _boundary(
+        [0.0, 0.05, 0.0, 0.0, 0.0, 0.0, 0.9, 0.05, 0.0],
+        [0.0, 0.0, 0.0, 0.3, 0.0, 0.0, 0.0, 0.7, 0.0],
+    )
+    spans = window_spans(bio, boundary)
+    # The head points at [6, 8) though the tags rate [1, 4) as high; [1, 4) follows, its end
+    # placed at 4 and its score capped at the pointed span's.
+    assert [(a, b) for a, b, _ in spans] == [(6, 8), (1, 4)]
+    pointed = math.sqrt(0.9 * 0.95)
+    assert spans[0][2] == pytest.approx(pointed)
+    assert spans[1][2] == pytest.approx(min(0.9, pointed))
+    # A pointed span starting where the tags see the middle of an answer scores low (its
+    # first character is rarely B), and the tag span it overlaps is dropped.
+    bio = probs([0, 1, 2, 2, 2, 0])
+    spans = window_spans(bio, _boundary([0.1, 0, 0.9, 0, 0, 0], [0, 0.1, 0, 0.9, 0, 0]))
+    assert [(a, b) for a, b, _ in spans] == [(2, 4)]
+    assert spans[0][2] == pytest.approx(math.sqrt(0.05 * 0.9))
+    assert window_spans(np.zeros((0, 3)), np.zeros((0, 2))) == []
 
 
 def test_decode_uses_the_boundary_rows_for_spans_and_the_fallback() -> None:
     example = Encoder().encode("谁？", "被告人李四某甲")
     bio = probs([0, 0, 0, 1, 2, 2, 2])
-    boundary = [_ends([0.0, 0.0, 0.0, 0.1, 0.7, 0.1, 0.1])]
+    boundary = [_boundary([0.0, 0.0, 0.0, 0.8, 0.1, 0.1, 0.0], [0.0, 0.0, 0.0, 0.1, 0.7, 0.1, 0.1])]
     outputs = WindowOutputs([bio], [SPAN_TYPE], boundary)
     found = decode(example, outputs, top_k=5, min_score=0.5)
     assert [(a.text, a.start, a.end) for a in found.answers] == [("李四", 3, 5)]
