@@ -27,6 +27,7 @@ from tqdm import tqdm
 from contract.config import ContractConfig
 from contract.encode import Encoder, SpanAlignmentError
 from contract.examples import ANSWER_TYPES, AnswerType, QAExample
+from contract.vocab import Vocabulary
 from contract.words import WordSegmenter
 from model.config import QUESTION_POOLINGS, ModelConfig
 from model.dataset import (
@@ -56,7 +57,13 @@ from model.run_dir import (
 )
 from model.threshold import score_dev, threshold_grid
 from model.trainer import StepSettings, Trainer
-from model.vectors import embedding_matrix, load_vectors, train_word2vec
+from model.vectors import (
+    embedding_matrix,
+    load_vectors,
+    restrict_vectors,
+    train_word2vec,
+    words_beyond,
+)
 
 log = logging.getLogger("model.train")
 
@@ -107,6 +114,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     g.add_argument("--max-words", type=int, default=50000)
     g = p.add_argument_group("word vectors")
     g.add_argument("--vectors", type=Path, default=None, help="word2vec/gensim vectors file")
+    g.add_argument(
+        "--vector-words",
+        type=int,
+        default=0,
+        help="also give the word vocabulary the first N words of --vectors missing from training",
+    )
     g.add_argument("--word-dim", type=int, default=100, help="word2vec size when training one")
     g.add_argument("--w2v-epochs", type=int, default=5)
     g.add_argument("--word-trainable", action="store_true", help="fine-tune word vectors")
@@ -217,6 +230,10 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     started = time.time()
     if args.min_score is not None and not 0.0 <= args.min_score <= 1.0:
         raise TrainingError(f"--min-score must be from 0 to 1, got {args.min_score}")
+    if args.vector_words and not args.vectors:
+        raise TrainingError("--vector-words adds words of --vectors FILE; give the file")
+    if args.vector_words < 0:
+        raise TrainingError(f"--vector-words must be 0 or more, got {args.vector_words}")
     train_examples = load_training_data(args.train, args.max_train_examples)
     dev_examples = load_dev_data(args.dev, args.max_dev_examples)
     log.info("data: %d training and %d dev questions", len(train_examples), len(dev_examples))
@@ -251,15 +268,19 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
     if not resuming:
         char_vocab, word_vocab = build_vocabularies(train_encoded, args.max_chars, args.max_words)
-        char_vocab.save(out / CHARS)
-        word_vocab.save(out / WORDS)
         if args.vectors:
-            vectors = load_vectors(args.vectors, needed=word_vocab.tokens)
+            vectors = load_vectors(args.vectors)
+            extra = words_beyond(word_vocab, vectors, args.vector_words)
+            word_vocab = Vocabulary([*word_vocab.tokens, *extra])
+            vectors = restrict_vectors(vectors, word_vocab.tokens)
+            log.info("word vocabulary: %d words of the vectors added to training's", len(extra))
         else:
             texts = {e.passage.text: None for e in train_encoded}
             texts.update({"".join(e.question.chars): None for e in train_encoded})
             sentences = [segmenter.words(text) for text in texts]
             vectors = train_word2vec(sentences, args.word_dim, args.seed, args.w2v_epochs)
+        char_vocab.save(out / CHARS)
+        word_vocab.save(out / WORDS)
         model_config = ModelConfig(
             char_vocab_size=len(char_vocab),
             word_vocab_size=len(word_vocab),

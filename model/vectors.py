@@ -45,32 +45,47 @@ def train_word2vec(
     return model.wv
 
 
-def load_vectors(path: str | Path, needed: Iterable[str] | None = None) -> KeyedVectors:
+def load_vectors(path: str | Path) -> KeyedVectors:
     """word2vec text (.txt/.vec, optionally .gz/.bz2), word2vec binary (.bin) or a gensim
-    KeyedVectors file (anything else), restricted to ``needed`` words when given."""
+    KeyedVectors file (anything else)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"word vectors not found: {path}")
     suffixes = [s for s in path.suffixes if s not in (".gz", ".bz2")]
     last = suffixes[-1] if suffixes else ""
-    if last in (".txt", ".vec"):
+    if last in (".txt", ".vec", ".bin"):
         vectors = KeyedVectors.load_word2vec_format(
-            str(path), binary=False, unicode_errors="ignore"
+            str(path), binary=last == ".bin", unicode_errors="ignore"
         )
-    elif last == ".bin":
-        vectors = KeyedVectors.load_word2vec_format(str(path), binary=True, unicode_errors="ignore")
     else:
         vectors = KeyedVectors.load(str(path))
-    if needed is not None:
-        wanted = [w for w in dict.fromkeys(needed) if w in vectors.key_to_index]
-        subset = KeyedVectors(vectors.vector_size)
-        if wanted:
-            subset.add_vectors(wanted, np.stack([vectors[w] for w in wanted]))
-        vectors = subset
     log.info(
         "loaded %d word vectors of %d dimensions from %s", len(vectors), vectors.vector_size, path
     )
     return vectors
+
+
+def restrict_vectors(vectors: KeyedVectors, needed: Iterable[str]) -> KeyedVectors:
+    """Only the ``needed`` words the vectors have, so the rest of a large file can be freed."""
+    wanted = [w for w in dict.fromkeys(needed) if w in vectors.key_to_index]
+    subset = KeyedVectors(vectors.vector_size)
+    if wanted:
+        subset.add_vectors(wanted, np.stack([vectors[w] for w in wanted]))
+    return subset
+
+
+def words_beyond(vocab: Vocabulary, vectors: KeyedVectors, count: int) -> list[str]:
+    """The first ``count`` words of the vectors (word2vec files list the most frequent first)
+    that ``vocab`` lacks: with frozen vectors, words never seen in training still mean
+    something at prediction time instead of all becoming the unknown id."""
+    known = set(vocab.tokens)
+    extra: list[str] = []
+    for word in vectors.index_to_key:
+        if len(extra) >= count:
+            break
+        if word and word not in known and not any(c.isspace() for c in word):
+            extra.append(word)
+    return extra
 
 
 def embedding_matrix(
