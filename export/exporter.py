@@ -14,7 +14,7 @@ from contract.served import ASSETS_EXTRA, CONTRACT_FILE, ServedContract
 from export.serving_module import QAServingModule
 from export.versions import next_version, publish_version
 from export.warmup import WARMUP_FILE, warmup_requests, write_warmup_file
-from model.network import build_model
+from model.ensemble import load_network
 from model.run_dir import BEST_WEIGHTS, CHARS, SUMMARY, WORDS, RunConfig
 
 log = logging.getLogger(__name__)
@@ -46,12 +46,10 @@ def export_run(
     run_dir: Path, models_dir: Path, name: str, version: int | None = None
 ) -> ExportResult:
     run_config = RunConfig.load(run_dir)
-    weights = run_dir / BEST_WEIGHTS
-    if not weights.is_file():
+    if not (run_dir / BEST_WEIGHTS).is_file():
         raise ExportError(f"{run_dir} has no {BEST_WEIGHTS}: train at least one epoch first")
     # A freshly built network with the trained weights carries no optimizer state.
-    network = build_model(run_config.model)
-    network.load_weights(weights)
+    network = load_network(run_dir)
     user_dict_path = run_config.training.get("user_dict")
     user_dict = Path(user_dict_path).read_text(encoding="utf-8") if user_dict_path else ""
     summary_path = run_dir / SUMMARY

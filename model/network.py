@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 WORD_EMBEDDING_LAYER = "word_embedding"
 """Name of the Embedding whose [word_vocab_size, word_dim] matrix holds the word2vec vectors."""
 
+NETWORK_NAME = "rcqa_dgcnn_bidaf"
+
 NUM_BIO_TAGS = 3
 NUM_ANSWER_TYPES = 4
 
@@ -49,18 +51,25 @@ def _dgcnn_stack(
     return x
 
 
-def build_model(config: ModelConfig) -> keras.Model:
+def network_inputs() -> dict[str, Any]:
+    """The network's named inputs: id sequences of any length and the match features."""
+    ids = ("passage_char_ids", "passage_word_ids", "question_char_ids", "question_word_ids")
+    inputs = {name: keras.Input((None,), dtype="int32", name=name) for name in ids}
+    inputs["passage_match"] = keras.Input((None, 2), dtype="float32", name="passage_match")
+    return inputs
+
+
+def build_model(config: ModelConfig, name: str = NETWORK_NAME) -> keras.Model:
     """The network with named dict inputs and dict outputs (``bio_probs``, ``answer_type_probs``,
-    and ``boundary_probs`` with ``config.boundary_head``).
+    and ``boundary_probs`` with ``config.boundary_head``); ``name`` tells ensemble members apart.
 
     Lengths are dynamic; a passage may be at most ``max_passage_len`` characters and a
     question at most ``max_question_len``.
     """
-    passage_char_ids = keras.Input((None,), dtype="int32", name="passage_char_ids")
-    passage_word_ids = keras.Input((None,), dtype="int32", name="passage_word_ids")
-    question_char_ids = keras.Input((None,), dtype="int32", name="question_char_ids")
-    question_word_ids = keras.Input((None,), dtype="int32", name="question_word_ids")
-    passage_match = keras.Input((None, 2), dtype="float32", name="passage_match")
+    inputs = network_inputs()
+    passage_char_ids, passage_word_ids = inputs["passage_char_ids"], inputs["passage_word_ids"]
+    question_char_ids, question_word_ids = inputs["question_char_ids"], inputs["question_word_ids"]
+    passage_match = inputs["passage_match"]
 
     passage_mask = SequenceMask(name="passage_mask")(passage_char_ids)
     question_mask = SequenceMask(name="question_mask")(question_char_ids)
@@ -135,17 +144,7 @@ def build_model(config: ModelConfig) -> keras.Model:
         outputs[BOUNDARY_PROBS] = PositionSoftmax(dtype="float32", name=BOUNDARY_PROBS)(
             boundary_logits, sequence_mask=passage_mask
         )
-    model = keras.Model(
-        inputs={
-            "passage_char_ids": passage_char_ids,
-            "passage_word_ids": passage_word_ids,
-            "question_char_ids": question_char_ids,
-            "question_word_ids": question_word_ids,
-            "passage_match": passage_match,
-        },
-        outputs=outputs,
-        name="rcqa_dgcnn_bidaf",
-    )
+    model = keras.Model(inputs=inputs, outputs=outputs, name=name)
     logger.info(
         "built %s: %d parameters (%d trainable)",
         model.name,

@@ -13,8 +13,8 @@ from contract.encode import EncodedExample
 from contract.tensors import batch_inputs, window_rows
 from contract.vocab import Vocabulary
 from model.dataset import id_inputs
-from model.network import build_model
-from model.run_dir import BEST_WEIGHTS, RunConfig, load_vocabularies
+from model.ensemble import load_network
+from model.run_dir import RunConfig, load_vocabularies
 
 
 class KerasPredictor:
@@ -38,12 +38,11 @@ class KerasPredictor:
 
     @classmethod
     def from_run(cls, run_dir: Path, batch_size: int = 32) -> KerasPredictor:
-        """The best checkpoint of a training run, with the run's vocabularies and contract."""
+        """The best checkpoint of a training run (or an ensemble), with its vocabularies and
+        contract."""
         config = RunConfig.load(run_dir)
         char_vocab, word_vocab = load_vocabularies(run_dir)
-        model = build_model(config.model)
-        model.load_weights(run_dir / BEST_WEIGHTS)
-        return cls(model, config.contract, char_vocab, word_vocab, batch_size)
+        return cls(load_network(run_dir), config.contract, char_vocab, word_vocab, batch_size)
 
     def outputs(self, encoded: Sequence[EncodedExample]) -> WindowOutputs:
         """The model's outputs for every window row of ``encoded``, in order."""

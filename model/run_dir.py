@@ -3,6 +3,9 @@
 Layout: config.json (model, contract and training settings), chars.txt and words.txt
 (vocabularies), best.weights.h5 (the best dev checkpoint, EMA weights when EMA is on),
 history.json, summary.json, curves.png, and resume/ (the last epoch's full state).
+
+An ensemble directory (``python -m model.ensemble``) has the same config.json, vocabularies,
+best.weights.h5 and summary.json; its config lists every member network in ``members``.
 """
 
 from __future__ import annotations
@@ -29,15 +32,24 @@ RESUME = "resume"
 @dataclass(frozen=True)
 class RunConfig:
     model: ModelConfig
+    """The network; in an ensemble, its first member."""
     contract: ContractConfig
     training: dict[str, Any]
+    members: tuple[ModelConfig, ...] = ()
+    """An ensemble's networks, whose outputs are averaged; empty for a single network."""
+
+    @property
+    def networks(self) -> tuple[ModelConfig, ...]:
+        return self.members or (self.model,)
 
     def save(self, run_dir: Path) -> None:
-        data = {
+        data: dict[str, Any] = {
             "model": self.model.to_dict(),
             "contract": self.contract.to_dict(),
             "training": self.training,
         }
+        if self.members:
+            data["members"] = [member.to_dict() for member in self.members]
         write_json(run_dir / CONFIG, data)
 
     @classmethod
@@ -50,6 +62,7 @@ class RunConfig:
             ModelConfig.from_dict(data["model"]),
             ContractConfig.from_dict(data["contract"]),
             data["training"],
+            tuple(ModelConfig.from_dict(member) for member in data.get("members", ())),
         )
 
 

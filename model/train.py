@@ -46,6 +46,7 @@ from model.readers import ReaderError, read_examples, repeated_ids
 from model.run_dir import (
     BEST_WEIGHTS,
     CHARS,
+    CONFIG,
     CURVES,
     HISTORY,
     RESUME,
@@ -62,6 +63,7 @@ from model.vectors import (
     load_vectors,
     restrict_vectors,
     train_word2vec,
+    unit_mean_norm,
     words_beyond,
 )
 
@@ -239,6 +241,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     log.info("data: %d training and %d dev questions", len(train_examples), len(dev_examples))
 
     out: Path = args.out
+    if (out / CONFIG).is_file() and RunConfig.load(out).members:
+        raise TrainingError(f"{out} holds an ensemble, not a run: train its members instead")
     out.mkdir(parents=True, exist_ok=True)
     resuming = (out / RESUME / "state.json").is_file()
     keras.utils.set_random_seed(args.seed)
@@ -272,7 +276,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             vectors = load_vectors(args.vectors)
             extra = words_beyond(word_vocab, vectors, args.vector_words)
             word_vocab = Vocabulary([*word_vocab.tokens, *extra])
-            vectors = restrict_vectors(vectors, word_vocab.tokens)
+            vectors = unit_mean_norm(restrict_vectors(vectors, word_vocab.tokens))
             log.info("word vocabulary: %d words of the vectors added to training's", len(extra))
         else:
             texts = {e.passage.text: None for e in train_encoded}

@@ -64,12 +64,12 @@ def make_untrained_run(
 
 
 def keras_outputs(run: Path, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """What the run's Keras network (rebuilt from its config) gives for contract arrays."""
+    """What the run's (or ensemble's) Keras network, rebuilt from its config, gives for
+    contract arrays."""
     from model.dataset import id_inputs
-    from model.network import build_model
+    from model.ensemble import load_network
 
-    network = build_model(RunConfig.load(run).model)
-    network.load_weights(run / BEST_WEIGHTS)
+    network = load_network(run)
     chars, words = load_vocabularies(run)
     out = network(id_inputs(arrays, chars, words), training=False)
     return {k: np.asarray(v) for k, v in out.items()}

@@ -15,7 +15,13 @@ from model.readers import write_jsonl
 from model.run_dir import BEST_WEIGHTS, WORDS, RunConfig
 from model.sample_data import generate_examples
 from model.train import main
-from model.vectors import embedding_matrix, load_vectors, restrict_vectors, words_beyond
+from model.vectors import (
+    embedding_matrix,
+    load_vectors,
+    restrict_vectors,
+    unit_mean_norm,
+    words_beyond,
+)
 from tests.test_train import TINY
 
 WORDS_AND_VECTORS = {
@@ -78,6 +84,15 @@ def test_words_with_white_space_are_not_added() -> None:
     assert words_beyond(Vocabulary([]), vectors, 5) == ["词"]
 
 
+def test_scaling_gives_a_mean_length_of_one_and_keeps_directions() -> None:
+    scaled = unit_mean_norm(keyed_vectors())
+    assert scaled.index_to_key == list(WORDS_AND_VECTORS)
+    np.testing.assert_allclose(np.linalg.norm(scaled.vectors, axis=1).mean(), 1.0, rtol=1e-6)
+    mean_length = np.mean([np.linalg.norm(v) for v in WORDS_AND_VECTORS.values()])
+    np.testing.assert_allclose(scaled["址"], np.array([0.0, 0.0, 3.0]) / mean_length, rtol=1e-6)
+    assert len(unit_mean_norm(KeyedVectors(3))) == 0
+
+
 def test_rows_are_the_vectors_else_the_mean_of_the_characters_else_random() -> None:
     vocab = Vocabulary(["被告人", "住址", "魍魉"])
     matrix, counts = embedding_matrix(vocab, keyed_vectors(), seed=0)
@@ -122,9 +137,12 @@ def test_training_with_vectors_adds_their_words_and_loads_them_frozen(data, tmp_
     network = build_model(config)
     network.load_weights(out / BEST_WEIGHTS)
     table = network.get_layer(WORD_EMBEDDING_LAYER).get_weights()[0]
+    # the kept vectors, scaled to a mean length of 1
+    kept = [np.array(v) for w, v in WORDS_AND_VECTORS.items() if w in words.tokens]
+    scale = np.mean([np.linalg.norm(v) for v in kept])
     for word in unseen[:2]:
         row = words.lookup(np.array([word]))[0]
-        np.testing.assert_allclose(table[row], WORDS_AND_VECTORS[word])
+        np.testing.assert_allclose(table[row], np.array(WORDS_AND_VECTORS[word]) / scale, rtol=1e-6)
 
 
 def test_vector_words_without_a_vectors_file_is_refused(data, tmp_path, capsys) -> None:
