@@ -1,9 +1,12 @@
 """Model cost on this CPU: the exported SavedModel at 512 characters (batch 1 and 8), a
 BERT-base-sized encoder side by side, and cost against passage length (windows included).
 
-Run: .venv/bin/python -m bench.bench_model [--model-dir models/rc/1] [--repeats 20] [--plot PATH]
+Run: .venv/bin/python -m bench.bench_model [--model-dir models/rc/1 ...] [--repeats 20]
+        [--plot PATH]
 Without --model-dir, a default-size network with random weights is exported to a temporary
-directory first (the cost does not depend on the weights).
+directory first (the cost does not depend on the weights). With several (e.g. a run and an
+ensemble), each is timed at 512 characters in the same process, so their ratio is fair; the
+length sweep uses the first.
 """
 
 from __future__ import annotations
@@ -47,6 +50,22 @@ def default_model_dir(tmp: Path) -> Path:
     return export_run(run, tmp / "models", "rc").path
 
 
+def signature_of(model_dir: Path):
+    return tf.saved_model.load(str(model_dir)).signatures["serving_default"]
+
+
+def caller(signature):
+    """A function of contract arrays that returns a no-argument call of ``signature``."""
+
+    def call(arrays: dict[str, np.ndarray]):
+        feed = {
+            k: tf.constant(v.astype(str) if v.dtype == object else v) for k, v in arrays.items()
+        }
+        return lambda: signature(**feed)
+
+    return call
+
+
 def bert_base(seq_len: int):
     """12 layers, hidden 768, 12 heads, FFN 3072: BERT-base's encoder with random weights."""
     tokens = keras.Input((seq_len,), dtype="int32")
@@ -85,33 +104,30 @@ def plot_length(lengths: list[int], windows: list[int], ms: list[float], path: P
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_model")
-    parser.add_argument("--model-dir", type=Path, default=None)
+    parser.add_argument("--model-dir", type=Path, action="append", default=[])
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--skip-bert", action="store_true")
     parser.add_argument("--plot", type=Path, help="write cost against passage length as a PNG")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        model_dir = args.model_dir or default_model_dir(Path(tmp))
-        served = ServedContract.load(model_dir)
-        encoder = served.encoder()
-        signature = tf.saved_model.load(str(model_dir)).signatures["serving_default"]
-
-        def call(arrays: dict[str, np.ndarray]):
-            feed = {
-                k: tf.constant(v.astype(str) if v.dtype == object else v) for k, v in arrays.items()
-            }
-            return lambda: signature(**feed)
-
-        passage = (SENTENCE * 400)[:512]
-        example = encoder.encode("被告人驾驶的车辆号牌是什么？", passage)
-        row = (example.question, example.windows[0])
-        print(f"model: {model_dir}  window {served.config.window_len}")
+        model_dirs = args.model_dir or [default_model_dir(Path(tmp))]
         print("| what | batch | median ms | ms per example |")
         print("| --- | --- | --- | --- |")
-        for batch in (1, 8):
-            ms = timed(call(batch_inputs([row] * batch, served.config)), args.repeats)
-            print(f"| SavedModel, 512 characters | {batch} | {ms:.1f} | {ms / batch:.1f} |")
+        loaded = [
+            (model_dir, ServedContract.load(model_dir), caller(signature_of(model_dir)))
+            for model_dir in model_dirs
+        ]
+        for model_dir, served, call in loaded:
+            passage = (SENTENCE * 400)[:512]
+            example = served.encoder().encode("被告人驾驶的车辆号牌是什么？", passage)
+            row = (example.question, example.windows[0])
+            for batch in (1, 8):
+                ms = timed(call(batch_inputs([row] * batch, served.config)), args.repeats)
+                what = f"SavedModel {model_dir}, 512 characters"
+                print(f"| {what} | {batch} | {ms:.1f} | {ms / batch:.1f} |")
+        _, served, call = loaded[0]
+        encoder = served.encoder()
         if not args.skip_bert:
             bert = bert_base(512)
             forward = tf.function(lambda t: bert(t, training=False))

@@ -18,3 +18,15 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "README.md").is_file():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def generated_split(tmp_path_factory) -> tuple[Path, Path]:
+    """Generated records for small training runs: 60 training and 20 dev questions (JSONL)."""
+    from model.readers import write_jsonl
+    from model.sample_data import generate_examples
+
+    folder = tmp_path_factory.mktemp("generated")
+    train = write_jsonl(generate_examples(60, 1, split="train"), folder / "train.jsonl")
+    dev = write_jsonl(generate_examples(20, 1, split="dev"), folder / "dev.jsonl")
+    return train, dev

@@ -15,7 +15,7 @@ from contract.tensors import batch_inputs
 from export.exporter import export_run
 from model.ensemble import EnsembleError, check_members, main, make_ensemble
 from model.predict import KerasPredictor
-from model.readers import read_examples, write_jsonl
+from model.readers import read_examples
 from model.run_dir import CONFIG, SUMMARY, RunConfig
 from model.sample_data import generate_examples
 from model.threshold import threshold_grid
@@ -25,11 +25,10 @@ from tests.test_train import TINY
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> tuple[Path, Path, Path]:
+def runs(tmp_path_factory, generated_split) -> tuple[Path, Path, Path]:
     """Two runs trained on the same data with other seeds and widths, and their dev file."""
     folder = tmp_path_factory.mktemp("ensemble")
-    train = write_jsonl(generate_examples(60, 4, split="train"), folder / "train.jsonl")
-    dev = write_jsonl(generate_examples(20, 4, split="dev"), folder / "dev.jsonl")
+    train, dev = generated_split
     common = ["--train", str(train), "--dev", str(dev), "--epochs", "1", *TINY]
     first, second = folder / "a", folder / "b"
     assert train_main([*common, "--out", str(first), "--seed", "1"]) == 0

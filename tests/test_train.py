@@ -25,12 +25,9 @@ TINY = [
 ]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("data")
-    train = write_jsonl(generate_examples(60, 1, split="train"), folder / "train.jsonl")
-    dev = write_jsonl(generate_examples(20, 1, split="dev"), folder / "dev.jsonl")
-    return train, dev
+@pytest.fixture
+def data(generated_split) -> tuple[Path, Path]:
+    return generated_split
 
 
 def run(data, out: Path, *extra: str) -> int:

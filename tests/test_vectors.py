@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,10 +10,7 @@ from gensim.models import KeyedVectors
 
 from contract.vocab import FIRST_TOKEN_ID, PAD_ID, UNKNOWN_ID, Vocabulary
 from model.network import WORD_EMBEDDING_LAYER, build_model
-from model.readers import write_jsonl
 from model.run_dir import BEST_WEIGHTS, WORDS, RunConfig
-from model.sample_data import generate_examples
-from model.train import main
 from model.vectors import (
     embedding_matrix,
     load_vectors,
@@ -22,7 +18,7 @@ from model.vectors import (
     unit_mean_norm,
     words_beyond,
 )
-from tests.test_train import TINY
+from tests.test_train import run
 
 WORDS_AND_VECTORS = {
     "被告人": [1.0, 0.0, 0.0],
@@ -107,25 +103,12 @@ def test_rows_are_the_vectors_else_the_mean_of_the_characters_else_random() -> N
     np.testing.assert_array_equal(matrix, again)
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("data")
-    train = write_jsonl(generate_examples(40, 3, split="train"), folder / "train.jsonl")
-    dev = write_jsonl(generate_examples(10, 3, split="dev"), folder / "dev.jsonl")
-    return train, dev
-
-
-def train_with(data, out: Path, *extra: str) -> int:
-    train, dev = data
-    args = ["--train", str(train), "--dev", str(dev), "--out", str(out), "--epochs", "1"]
-    return main([*args, *TINY, *extra])
-
-
-def test_training_with_vectors_adds_their_words_and_loads_them_frozen(data, tmp_path) -> None:
+def test_training_adds_the_vectors_words_and_loads_them(generated_split, tmp_path) -> None:
     path = tmp_path / "v.txt"
     path.write_text(word2vec_text(), encoding="utf-8")
     out = tmp_path / "run"
-    assert train_with(data, out, "--vectors", str(path), "--vector-words", "2") == 0
+    vectors = ["--vectors", str(path), "--vector-words", "2"]
+    assert run(generated_split, out, "--epochs", "1", *vectors) == 0
     words = Vocabulary.load(out / WORDS)
     # the training words first, then the first two vector words training never saw
     training_words = words.tokens[:-2]
@@ -145,7 +128,7 @@ def test_training_with_vectors_adds_their_words_and_loads_them_frozen(data, tmp_
         np.testing.assert_allclose(table[row], np.array(WORDS_AND_VECTORS[word]) / scale, rtol=1e-6)
 
 
-def test_vector_words_without_a_vectors_file_is_refused(data, tmp_path, capsys) -> None:
-    assert train_with(data, tmp_path / "run", "--vector-words", "10") == 2
+def test_vector_words_without_a_vectors_file_is_refused(generated_split, tmp_path, capsys) -> None:
+    assert run(generated_split, tmp_path / "run", "--vector-words", "10") == 2
     err = capsys.readouterr().err
     assert err == "error: --vector-words adds words of --vectors FILE; give the file\n"
