@@ -22,10 +22,11 @@ from typing import Any
 import keras
 import numpy as np
 import tensorflow as tf
+from gensim.models import KeyedVectors
 from tqdm import tqdm
 
 from contract.config import ContractConfig
-from contract.encode import Encoder, SpanAlignmentError
+from contract.encode import EncodedExample, Encoder, SpanAlignmentError
 from contract.examples import ANSWER_TYPES, AnswerType, QAExample
 from contract.vocab import Vocabulary
 from contract.words import WordSegmenter
@@ -121,6 +122,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=0,
         help="also give the word vocabulary the first N words of --vectors missing from training",
+    )
+    g.add_argument(
+        "--with-word2vec",
+        action="store_true",
+        help="with --vectors, also train word2vec on the training texts; each word gets both",
     )
     g.add_argument("--word-dim", type=int, default=100, help="word2vec size when training one")
     g.add_argument("--w2v-epochs", type=int, default=5)
@@ -228,12 +234,38 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _word_vectors(
+    args: argparse.Namespace,
+    word_vocab: Vocabulary,
+    train_encoded: list[EncodedExample],
+    segmenter: WordSegmenter,
+) -> tuple[Vocabulary, list[KeyedVectors]]:
+    """The word vocabulary (with ``--vector-words`` added) and the vectors whose side-by-side
+    rows fill the word embedding: the ``--vectors`` file, word2vec trained on the training
+    texts, or both with ``--with-word2vec``."""
+    sources = []
+    if args.vectors:
+        loaded = load_vectors(args.vectors)
+        extra = words_beyond(word_vocab, loaded, args.vector_words)
+        word_vocab = Vocabulary([*word_vocab.tokens, *extra])
+        sources.append(unit_mean_norm(restrict_vectors(loaded, word_vocab.tokens)))
+        log.info("word vocabulary: %d words of the vectors added to training's", len(extra))
+    if not args.vectors or args.with_word2vec:
+        texts = {e.passage.text: None for e in train_encoded}
+        texts.update({"".join(e.question.chars): None for e in train_encoded})
+        sentences = [segmenter.words(text) for text in texts]
+        sources.insert(0, train_word2vec(sentences, args.word_dim, args.seed, args.w2v_epochs))
+    return word_vocab, sources
+
+
 def train(args: argparse.Namespace) -> dict[str, Any]:
     started = time.time()
     if args.min_score is not None and not 0.0 <= args.min_score <= 1.0:
         raise TrainingError(f"--min-score must be from 0 to 1, got {args.min_score}")
     if args.vector_words and not args.vectors:
         raise TrainingError("--vector-words adds words of --vectors FILE; give the file")
+    if args.with_word2vec and not args.vectors:
+        raise TrainingError("--with-word2vec adds word2vec to --vectors FILE; give the file")
     if args.vector_words < 0:
         raise TrainingError(f"--vector-words must be 0 or more, got {args.vector_words}")
     train_examples = load_training_data(args.train, args.max_train_examples)
@@ -272,24 +304,14 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
     if not resuming:
         char_vocab, word_vocab = build_vocabularies(train_encoded, args.max_chars, args.max_words)
-        if args.vectors:
-            vectors = load_vectors(args.vectors)
-            extra = words_beyond(word_vocab, vectors, args.vector_words)
-            word_vocab = Vocabulary([*word_vocab.tokens, *extra])
-            vectors = unit_mean_norm(restrict_vectors(vectors, word_vocab.tokens))
-            log.info("word vocabulary: %d words of the vectors added to training's", len(extra))
-        else:
-            texts = {e.passage.text: None for e in train_encoded}
-            texts.update({"".join(e.question.chars): None for e in train_encoded})
-            sentences = [segmenter.words(text) for text in texts]
-            vectors = train_word2vec(sentences, args.word_dim, args.seed, args.w2v_epochs)
+        word_vocab, vector_sources = _word_vectors(args, word_vocab, train_encoded, segmenter)
         char_vocab.save(out / CHARS)
         word_vocab.save(out / WORDS)
         model_config = ModelConfig(
             char_vocab_size=len(char_vocab),
             word_vocab_size=len(word_vocab),
             char_dim=args.char_dim,
-            word_dim=vectors.vector_size,
+            word_dim=sum(vectors.vector_size for vectors in vector_sources),
             hidden_dim=args.hidden_dim,
             passage_dilations=_rates(args.passage_dilations),
             question_dilations=_rates(args.question_dilations),
@@ -309,8 +331,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
     model = build_model(run_config.model)
     if not resuming:
-        matrix, _ = embedding_matrix(word_vocab, vectors, args.seed)
-        set_word_vectors(model, matrix)
+        matrices = [embedding_matrix(word_vocab, v, args.seed)[0] for v in vector_sources]
+        set_word_vectors(model, np.hstack(matrices))
     batches_per_epoch = -(-len(rows) // args.batch_size)
     settings = StepSettings(
         learning_rate=args.learning_rate,

@@ -132,3 +132,28 @@ def test_vector_words_without_a_vectors_file_is_refused(generated_split, tmp_pat
     assert run(generated_split, tmp_path / "run", "--vector-words", "10") == 2
     err = capsys.readouterr().err
     assert err == "error: --vector-words adds words of --vectors FILE; give the file\n"
+
+
+def test_with_word2vec_each_word_gets_both_vectors_side_by_side(generated_split, tmp_path) -> None:
+    path = tmp_path / "v.txt"
+    path.write_text(word2vec_text(), encoding="utf-8")
+    out = tmp_path / "run"
+    vectors = ["--vectors", str(path), "--with-word2vec"]
+    assert run(generated_split, out, "--epochs", "1", *vectors) == 0
+    config = RunConfig.load(out).model
+    assert config.word_dim == 8 + 3  # TINY's --word-dim, then the file's
+    network = build_model(config)
+    network.load_weights(out / BEST_WEIGHTS)
+    table = network.get_layer(WORD_EMBEDDING_LAYER).get_weights()[0]
+    words = Vocabulary.load(out / WORDS)
+    kept = [np.array(v) for w, v in WORDS_AND_VECTORS.items() if w in words.tokens]
+    scale = np.mean([np.linalg.norm(v) for v in kept])
+    row = words.lookup(np.array(["被告人"]))[0]
+    np.testing.assert_allclose(table[row, 8:], np.array([1.0, 0.0, 0.0]) / scale, rtol=1e-6)
+    assert np.abs(table[row, :8]).sum() > 0.0  # and its word2vec vector, trained here
+
+
+def test_with_word2vec_without_a_vectors_file_is_refused(generated_split, tmp_path, capsys) -> None:
+    assert run(generated_split, tmp_path / "run", "--with-word2vec") == 2
+    err = capsys.readouterr().err
+    assert err == "error: --with-word2vec adds word2vec to --vectors FILE; give the file\n"
