@@ -133,15 +133,16 @@ def _window_type(example: QAExample, tags: Sequence[int], holds_evidence: bool) 
 def build_vocabularies(
     encoded: Sequence[EncodedExample], max_chars: int, max_words: int, min_count: int = 1
 ) -> tuple[Vocabulary, Vocabulary]:
-    """Character and word vocabularies from passages and questions, most frequent first."""
+    """Character and word vocabularies from passages and questions, most frequent first; a
+    word counts once per question. Ties keep the order words are first met (not a set's, which
+    Python's per-process string hashing would change from run to run)."""
     chars: Counter[str] = Counter()
     words: Counter[str] = Counter()
     for enc in encoded:
         chars.update(enc.passage.chars)
         chars.update(enc.question.chars)
-        seen_words = {w for window in enc.windows for w in window.words}
-        words.update(seen_words)
-        words.update(set(enc.question.words))
+        words.update(dict.fromkeys((w for window in enc.windows for w in window.words), 1))
+        words.update(dict.fromkeys(enc.question.words, 1))
     char_vocab = Vocabulary.from_counts(chars, min_count=min_count, max_size=max_chars)
     word_vocab = Vocabulary.from_counts(words, min_count=min_count, max_size=max_words)
     log.info("vocabularies: %d characters, %d words", len(char_vocab), len(word_vocab))

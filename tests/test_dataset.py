@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from contract.config import ContractConfig
@@ -72,3 +77,32 @@ def test_every_occurrence_is_labelled_on_request(encoder) -> None:
 def test_unanswerable_labels_every_window_none(encoder) -> None:
     rows = rows_of(encoder, [example(AnswerType.NONE)])
     assert [ANSWER_TYPES[row.answer_type] for row in rows] == [AnswerType.NONE] * 2
+
+
+VOCABULARY_SCRIPT = """
+from contract.config import ContractConfig
+from contract.encode import Encoder
+from model.dataset import build_vocabularies, encode_examples
+from model.sample_data import generate_examples
+
+encoder = Encoder(ContractConfig(window_len=128, window_stride=96, max_question_len=32))
+encoded = encode_examples(generate_examples(30, 5, split="train"), encoder)
+chars, words = build_vocabularies(encoded, max_chars=100, max_words=200)
+print("\\n".join(chars.tokens + words.tokens))
+"""
+
+
+def test_vocabularies_are_the_same_whatever_the_string_hashing() -> None:
+    """Runs in other processes (each with its own string hash seed) must build the same
+    vocabularies, so that runs trained on the same data can be ensembled and reproduced."""
+    root = Path(__file__).resolve().parents[1]
+    tokens = []
+    for seed in ("1", "2"):
+        env = os.environ | {"PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [sys.executable, "-c", VOCABULARY_SCRIPT],
+            cwd=root, env=env, capture_output=True, text=True, check=True, timeout=300,
+        )  # fmt: skip
+        tokens.append(done.stdout.split("\n"))
+    assert len(tokens[0]) > 250
+    assert tokens[0] == tokens[1]
